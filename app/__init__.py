@@ -1,0 +1,76 @@
+"""Application factory: config, extensions, blueprints, CLI and error handlers."""
+from flask import Flask
+from redis import Redis
+from rq import Queue
+
+from .config import INSTANCE, ROOT, load_settings
+from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config=None):
+    """Build the Flask app; `config` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "app" / "static"),
+        instance_path=str(INSTANCE),
+    )
+    app.config.update(load_settings())
+    if config:
+        app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        INSTANCE.mkdir(exist_ok=True)
+        # A busy writer makes SQLite readers wait instead of failing at once.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+
+    app.redis = Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+    )
+    app.task_queue = Queue(app.config["RQ_QUEUE"], connection=app.redis)
+
+    from . import sqlite_pragmas
+
+    sqlite_pragmas.install(app)
+
+    from .auth import init_auth
+
+    init_auth(app)
+
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    from .ops import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    csrf.exempt(api_bp)
+
+    from .templating import init_templating
+
+    init_templating(app)
+
+    from .errors import init_errors
+
+    init_errors(app)
+
+    from .cli import init_cli
+
+    init_cli(app)
+
+    @app.teardown_appcontext
+    def _close_session(exc):
+        db.session.remove()
+
+    return app

@@ -1,0 +1,6 @@
+"""Server-rendered admin pages."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,22 @@
+"""JSON API under /api/sch/org: bearer-token auth, one organization per token."""
+from flask import Blueprint, g, request
+
+from ..errors import ApiError
+from ..services import tokens
+
+bp = Blueprint("api", __name__, url_prefix="/api/sch/org")
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(401, "Missing bearer token: send Authorization: Bearer <token>")
+    token = tokens.verify_token(presented.strip())
+    if token is None:
+        raise ApiError(401, "Invalid or revoked token")
+    g.principal = token
+
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,58 @@
+"""`make run`: upgrade the database, load demo data when empty, run web + worker + scheduler.
+
+Without REDIS_URL an embedded Redis is started for the three processes and stopped on exit.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dotenv import load_dotenv
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+
+from .config import ROOT
+from .demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from .embedded_redis import EmbeddedRedis
+
+
+def _flask(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT, env=env, check=True, text=True, capture_output=True,
+    ).stdout
+
+
+def main():
+    load_dotenv(ROOT / ".env", override=False)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    port = env.get("PORT") or "5000"
+    env.setdefault("GUNICORN_CMD_ARGS", f"--bind 127.0.0.1:{port} --workers 2 --threads 4")
+    redis = None
+    try:
+        if not env.get("REDIS_URL"):
+            redis = EmbeddedRedis().start()
+            env["REDIS_URL"] = redis.url
+            print(f"Started embedded Redis at {redis.url}")
+        print(_flask(env, "db", "upgrade") or "Database is up to date.")
+        print(_flask(env, "demo", "--if-empty"))
+        print(f"\nHookline is starting at http://127.0.0.1:{port}")
+        print(f"Demo login: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}  (Ctrl-C stops everything)\n")
+        procfile = parse_procfile((ROOT / "Procfile").read_text())
+        manager = Manager()
+        for name, process in procfile.processes.items():
+            manager.add_process(name, process, env=env, cwd=str(ROOT))
+        manager.loop()
+        return manager.returncode or 0
+    except subprocess.CalledProcessError as exc:
+        print(exc.stdout, exc.stderr, sep="\n", file=sys.stderr)
+        return exc.returncode
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Error handlers: the JSON error object under /api/, friendly pages elsewhere."""
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+API_PREFIX = "/api/"
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An API failure with its status, code, message and per-field messages."""
+
+    def __init__(self, status, message, fields=None, code=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+        self.code = code or CODES.get(status, "error")
+
+
+def error_response(status, message, fields=None, code=None):
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def _wants_json():
+    return request.path.startswith(API_PREFIX) or request.path == "/metrics"
+
+
+def init_errors(app):
+    @app.errorhandler(ApiError)
+    def _api_error(exc):
+        return error_response(exc.status, exc.message, exc.fields, exc.code)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        if _wants_json():
+            return error_response(400, exc.description)
+        return render_template(
+            "error.html", status=400, title="Form expired",
+            message="The form was missing its security token or it expired. "
+            "Go back, reload the page and try again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        status = exc.code or 500
+        if _wants_json():
+            message = exc.description if status != 404 else "Not found"
+            response, status = error_response(status, message)
+            valid_methods = getattr(exc, "valid_methods", None)
+            if valid_methods:
+                response.headers["Allow"] = ", ".join(valid_methods)
+            return response, status
+        return render_template(
+            "error.html", status=status, title=exc.name, message=exc.description
+        ), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(500, "Internal error")
+        return render_template(
+            "error.html", status=500, title=InternalServerError.name,
+            message="Something went wrong on our side. It has been logged.",
+        ), 500

@@ -1,0 +1,1 @@
+"""RQ job functions and the scheduling adapter; jobs take ids, never ORM objects."""
