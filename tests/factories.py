@@ -19,3 +19,60 @@ def make_user(org, role="admin", email=None, password=PASSWORD, name="Jane Doe")
 def make_token(org, name="test token"):
     """Returns (ApiToken, plaintext)."""
     return tokens.create_token(org.id, name)
+
+
+def make_endpoint(org, name=None, url="https://hooks.example.test/in", **fields):
+    """A minimal endpoint row (no validation): for history, statistics and retention tests."""
+    from app.extensions import db
+    from app.models import Endpoint
+
+    endpoint = Endpoint(
+        org_id=org.id,
+        name=name or f"Endpoint {next(_seq)}",
+        url=url,
+        events=fields.pop("events", ["scan.completed"]),
+        secret_encrypted=fields.pop("secret_encrypted", "not-a-real-secret"),
+        **fields,
+    )
+    db.session.add(endpoint)
+    db.session.commit()
+    return endpoint
+
+
+def make_delivery(endpoint, status="delivered", event_type="scan.completed", **fields):
+    """A delivery row of `endpoint` (its own event id unless given)."""
+    import json
+    import uuid
+
+    from app.extensions import db
+    from app.models import Delivery
+
+    event_id = fields.pop("event_id", str(uuid.uuid4()))
+    payload = fields.pop("payload", None) or json.dumps(
+        {"event_id": event_id, "event_type": event_type,
+         "timestamp": "2025-01-15T14:30:00.000Z", "data": {"company": endpoint.org_id}},
+        separators=(",", ":"),
+    )
+    delivery = Delivery(
+        org_id=endpoint.org_id, endpoint_id=endpoint.id, event_id=event_id,
+        event_type=event_type, payload=payload, status=status, **fields,
+    )
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery
+
+
+def make_attempt(delivery, number=None, succeeded=False, **fields):
+    """An attempt row of `delivery`; bumps the delivery's attempt count."""
+    from app.extensions import db
+    from app.models import Attempt
+
+    number = number or delivery.attempt_count + 1
+    attempt = Attempt(
+        org_id=delivery.org_id, delivery_id=delivery.id, endpoint_id=delivery.endpoint_id,
+        number=number, succeeded=succeeded, **fields,
+    )
+    delivery.attempt_count = max(delivery.attempt_count or 0, number)
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
