@@ -1,0 +1,358 @@
+"""`make bench`: end-to-end figures of the delivery engine against the raw POST floor.
+
+Starts its own receiver, gunicorn, two workers and a scheduler on a throwaway database
+(PostgreSQL when DATABASE_URL/TEST_DATABASE_URL names one, else SQLite) and Redis (REDIS_URL, else
+an embedded one); prints a table of figures, targets and ratios; the last line is JSON.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from app.embedded_redis import EmbeddedRedis, free_port
+
+from .receiver import BenchReceiver
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+
+def _postgres_base():
+    for name in ("TEST_DATABASE_URL", "DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith(("postgres://", "postgresql")):
+            return url.rsplit("/", 1)[0]
+    return None
+
+
+class Stack:
+    """Database, Redis, gunicorn, workers and scheduler for one benchmark run."""
+
+    def __init__(self, workers=2):
+        self.workers = workers
+        self.procs = {}
+        self.redis = None
+        self.tmp = tempfile.TemporaryDirectory(prefix="hookline-bench-")
+        self.pg_base = _postgres_base()
+        self.db_name = f"hookline_bench_{os.getpid()}"
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            WEBHOOK_ALLOW_HTTP="1",
+            WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+            WEBHOOK_RETRY_DELAYS_QUICK="2,4",
+            SECRET_KEY="bench-secret",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def flask(self, *args):
+        return subprocess.run(
+            [PY, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env(),
+            check=True, capture_output=True, text=True,
+        ).stdout
+
+    def start(self):
+        if self.pg_base:
+            self._psql(f"CREATE DATABASE {self.db_name}")
+            self.database_url = f"{self.pg_base}/{self.db_name}"
+        else:
+            self.database_url = f"sqlite:///{self.tmp.name}/bench.db"
+        if os.environ.get("REDIS_URL"):
+            self.redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/8"
+            from redis import Redis
+
+            Redis.from_url(self.redis_url).flushdb()
+        else:
+            self.redis = EmbeddedRedis().start()
+            self.redis_url = self.redis.url
+        self.flask("db", "upgrade")
+        self.org_id = self.flask("create-org", "Bench").strip()
+        self.token = self.flask("create-token", "--org", self.org_id, "--name", "bench").split()[-1]
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        log = open(Path(self.tmp.name) / "stack.log", "w")  # noqa: SIM115
+        self.log = log
+        self._spawn("web", ["gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}",
+                            "--workers", "2", "--threads", "8", "--log-level", "warning"])
+        for n in range(self.workers):
+            self._spawn(f"worker{n}", [PY, "worker.py"])
+        self._spawn("scheduler", [PY, "worker.py", "scheduler"])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("web process did not become healthy; see " + log.name)
+
+    def _spawn(self, name, cmd):
+        bin_dir = str(Path(PY).parent)
+        env = self.env()
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
+                                            stderr=subprocess.STDOUT)
+
+    def rss_mb(self, name):
+        status = Path(f"/proc/{self.procs[name].pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+        return int(line.split()[1]) / 1024
+
+    def _psql(self, sql):
+        subprocess.run(["psql", f"{self.pg_base}/postgres", "-qc", sql], check=True,
+                       capture_output=True)
+
+    def stop(self):
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.redis:
+            self.redis.stop()
+        if self.pg_base:
+            self._psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+        self.log.close()
+        self.tmp.cleanup()
+
+
+class Api:
+    def __init__(self, stack):
+        self.base = stack.base + "/api/sch/org"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {stack.token}"
+
+    def create_endpoint(self, url, events, policy="standard"):
+        response = self.session.post(f"{self.base}/webhooks", json={
+            "name": "bench", "url": url, "events": events, "retryPolicy": policy,
+        }, timeout=30)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def delete_all(self):
+        for endpoint in self.session.get(f"{self.base}/webhooks?limit=1000", timeout=30).json()[
+            "data"
+        ]:
+            self.session.delete(f"{self.base}/webhooks/{endpoint['id']}", timeout=30)
+
+    def emit(self, event_type, data=None, session=None):
+        response = (session or self.session).post(
+            f"{self.base}/events", json={"eventType": event_type, "data": data or {}}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()["eventId"]
+
+
+def _payload(n):
+    return {"scan_id": f"scan-{n}", "project": {"id": "p1", "name": "Bench"}, "issues_found": n}
+
+
+def raw_floor(receiver, count):
+    """Single-threaded requests.Session POST loop of default-size payloads: POST/s."""
+    session = requests.Session()
+    body = json.dumps({"event_id": "x" * 36, "event_type": "scan.completed",
+                       "timestamp": "2025-01-15T14:30:00.000Z", "data": _payload(1)})
+    headers = {"Content-Type": "application/json"}
+    started = time.perf_counter()
+    for _ in range(count):
+        session.post(f"{receiver.url}/raw", data=body, headers=headers, timeout=10)
+    elapsed = time.perf_counter() - started
+    return count / elapsed, elapsed
+
+
+def receiver_capacity(receiver, count, threads=8):
+    """The receiver's own rate with several concurrent clients (it must not be the bottleneck)."""
+    sessions = [requests.Session() for _ in range(threads)]
+
+    def run(i):
+        for _ in range(count // threads):
+            sessions[i].post(f"{receiver.url}/cap", data=b"{}", timeout=10)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, range(threads)))
+    return (count // threads * threads) / (time.perf_counter() - started)
+
+
+def sustained(stack, api, receiver, events, endpoints=10):
+    api.delete_all()
+    for _ in range(endpoints):
+        api.create_endpoint(f"{receiver.url}/sustained", ["scan.completed"])
+    session = requests.Session()
+    receiver.reset(session)
+    expected = events * endpoints
+    started = time.time()
+    sessions = [requests.Session() for _ in range(8)]
+    for s in sessions:
+        s.headers.update(api.session.headers)
+
+    def ingest(i):
+        for n in range(i, events, 8):
+            api.emit("scan.completed", _payload(n), session=sessions[i])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(ingest, range(8)))
+    ingest_done = time.time()
+    seen = receiver.wait_for(session, expected, timeout=max(120, expected / 50))
+    last = max(a[0] for a in receiver.stats(session))
+    return {
+        "deliveries": expected,
+        "received": seen,
+        "seconds": last - started,
+        "rate": seen / (last - started),
+        "ingest_seconds": ingest_done - started,
+    }
+
+
+def latency(api, receiver, seconds, rate=50):
+    api.delete_all()
+    api.create_endpoint(f"{receiver.url}/latency", ["scan.started"])
+    session = requests.Session()
+    receiver.reset(session)
+    accepted = {}
+    started = time.perf_counter()
+    n = 0
+    while time.perf_counter() - started < seconds:
+        due = started + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        event_id = api.emit("scan.started", _payload(n))
+        accepted[event_id] = time.time()
+        n += 1
+    receiver.wait_for(session, n, timeout=60)
+    arrivals = {a[1]: a[0] for a in receiver.stats(session)}
+    samples = sorted((arrivals[e] - t) * 1000 for e, t in accepted.items() if e in arrivals)
+    return {
+        "events": n,
+        "received": len(samples),
+        "p50_ms": statistics.median(samples),
+        "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+    }
+
+
+def fan_out(api, receiver, endpoints, raw_rate):
+    api.delete_all()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: api.create_endpoint(f"{receiver.url}/fan", ["sarif.ingested"]),
+                      range(endpoints)))
+    session = requests.Session()
+    receiver.reset(session)
+    started = time.time()
+    api.emit("sarif.ingested", {"results": 1})
+    seen = receiver.wait_for(session, endpoints, timeout=120)
+    last = max(a[0] for a in receiver.stats(session))
+    elapsed = last - started
+    raw_time = endpoints / raw_rate
+    return {"endpoints": endpoints, "received": seen, "seconds": elapsed,
+            "raw_seconds": raw_time, "ratio": elapsed / raw_time}
+
+
+def ingest_ratio(stack, api, receiver, seconds, threads=8):
+    api.delete_all()
+    for _ in range(10):
+        api.create_endpoint(f"{receiver.url}/ingest", ["issue.assigned"])
+
+    def hammer(call):
+        stop_at = time.perf_counter() + seconds
+        counts = [0] * threads
+
+        def run(i):
+            s = requests.Session()
+            s.headers.update(api.session.headers)
+            while time.perf_counter() < stop_at:
+                call(s)
+                counts[i] += 1
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, range(threads)))
+        return sum(counts) / seconds
+
+    catalog_rate = hammer(lambda s: s.get(f"{api.base}/webhook-events", timeout=30))
+    ingest_rate = hammer(lambda s: s.post(f"{api.base}/events", json={
+        "eventType": "issue.assigned", "data": {"issue_id": "i"}}, timeout=30))
+    return {"events_per_s": ingest_rate, "catalog_per_s": catalog_rate,
+            "ratio": ingest_rate / catalog_rate}
+
+
+def quick_retry(api, receiver):
+    api.delete_all()
+    api.create_endpoint(f"{receiver.url}/fail-first", ["scan.failed"], policy="quick")
+    session = requests.Session()
+    receiver.reset(session)
+    api.emit("scan.failed", {"error": "x"})
+    receiver.wait_for(session, 2, timeout=30)
+    arrivals = sorted(a[0] for a in receiver.stats(session))
+    return {"delay_s": arrivals[1] - arrivals[0] if len(arrivals) > 1 else None}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    receiver = BenchReceiver().start()
+    stack = Stack().start()
+    api = Api(stack)
+    results = {"database": "postgresql" if stack.pg_base else "sqlite",
+               "redis": "REDIS_URL" if stack.redis is None else "embedded",
+               "quick": quick, "workers": stack.workers}
+    try:
+        raw_rate, _ = raw_floor(receiver, 500 if quick else 3000)
+        results["raw_post_per_s"] = raw_rate
+        results["receiver_capacity_per_s"] = receiver_capacity(receiver, 1000 if quick else 8000)
+        results["sustained"] = sustained(stack, api, receiver, 200 if quick else 2000)
+        results["sustained"]["ratio"] = results["sustained"]["rate"] / raw_rate
+        results["worker_rss_mb"] = max(stack.rss_mb(f"worker{n}") for n in range(stack.workers))
+        results["latency"] = latency(api, receiver, 3 if quick else 20)
+        results["fan_out"] = fan_out(api, receiver, 100 if quick else 1000, raw_rate)
+        results["ingest"] = ingest_ratio(stack, api, receiver, 2 if quick else 5)
+        results["quick_retry"] = quick_retry(api, receiver)
+    finally:
+        stack.stop()
+        receiver.stop()
+    print_table(results)
+    print(json.dumps(results, default=float))
+    return 0
+
+
+def print_table(r):
+    rows = [
+        ("raw POST/s (floor)", f"{r['raw_post_per_s']:.0f}", "", ""),
+        ("receiver capacity/s", f"{r['receiver_capacity_per_s']:.0f}", "> raw", ""),
+        ("sustained deliveries/s", f"{r['sustained']['rate']:.0f}", "ratio ≥ 0.5",
+         f"{r['sustained']['ratio']:.2f}"),
+        ("latency p50 / p99 (ms)",
+         f"{r['latency']['p50_ms']:.1f} / {r['latency']['p99_ms']:.1f}", "≤ 20 / ≤ 100", ""),
+        ("fan-out seconds (raw)",
+         f"{r['fan_out']['seconds']:.2f} ({r['fan_out']['raw_seconds']:.2f})", "ratio ≤ 1.5",
+         f"{r['fan_out']['ratio']:.2f}"),
+        ("ingest events/s (catalog/s)",
+         f"{r['ingest']['events_per_s']:.0f} ({r['ingest']['catalog_per_s']:.0f})",
+         "ratio ≥ 0.3", f"{r['ingest']['ratio']:.2f}"),
+        ("quick retry delay (s)", f"{r['quick_retry']['delay_s']}", "2.0–3.0", ""),
+        ("worker RSS (MB)", f"{r['worker_rss_mb']:.0f}", "≤ 150", ""),
+    ]
+    print(f"database={r['database']} redis={r['redis']} workers={r['workers']} quick={r['quick']}")
+    print(f"{'figure':32} {'measured':>22} {'target':>14} {'ratio':>7}")
+    for name, value, target, ratio in rows:
+        print(f"{name:32} {value:>22} {target:>14} {ratio:>7}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
