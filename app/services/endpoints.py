@@ -1,0 +1,461 @@
+"""Endpoints: validation, secrets, custom headers, health status, create/edit/pause/delete."""
+import base64
+import json
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+
+from .. import catalog
+from ..extensions import db
+from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, utcnow
+from . import audit, body_templates, crypto, url_safety
+
+SECRET_PREFIX = "whsec_"
+MAX_NAME = 200
+MAX_DESCRIPTION = 500
+MAX_HEADERS = 20
+MAX_HEADER_BYTES = 4096
+MAX_FILTER_ITEMS = 200
+TYPE_LABELS = {
+    "slack": "Slack",
+    "teams": "Microsoft Teams",
+    "zapier": "Zapier",
+    "pagerduty": "PagerDuty",
+    "splunk": "Splunk HEC",
+    "jira": "Jira Automation",
+    "other": "Other",
+}
+STATUS_LABELS = {
+    "pending": "Pending",
+    "healthy": "Healthy",
+    "failing": "Failing",
+    "disabled": "Disabled",
+    "paused": "Paused",
+}
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_RESERVED_HEADERS = {
+    "host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent",
+}
+_RESERVED_PREFIXES = ("x-hookline-", "webhook-")
+# JSON field names the API and the form share; anything else in a request is ignored.
+FIELDS = (
+    "name", "description", "url", "type", "events", "projects", "statuses", "headers",
+    "bodyTemplate", "retryPolicy", "isActive",
+)
+
+
+class EndpointInvalid(ValueError):
+    """Validation failed; `fields` maps JSON field names to messages, `header_rows`
+    maps a header's index to its message."""
+
+    def __init__(self, fields, header_rows=None):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in fields.items()))
+        self.fields = fields
+        self.header_rows = header_rows or {}
+
+
+def generate_secret():
+    """A new signing secret: `whsec_` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def signing_secrets(endpoint, now=None) -> list[str]:
+    """The secrets to sign with: the current one, then the previous one during its grace."""
+    now = now or utcnow()
+    found = [crypto.decrypt(endpoint.secret_encrypted)]
+    if (
+        endpoint.previous_secret_encrypted
+        and endpoint.previous_secret_expires_at
+        and endpoint.previous_secret_expires_at > now
+    ):
+        found.append(crypto.decrypt(endpoint.previous_secret_encrypted))
+    return found
+
+
+def rotation_in_progress(endpoint, now=None):
+    """True while the previous secret still signs (its grace period has not ended)."""
+    expires = endpoint.previous_secret_expires_at
+    return bool(endpoint.previous_secret_encrypted and expires and expires > (now or utcnow()))
+
+
+def _stored_headers(endpoint):
+    if not endpoint.headers_encrypted:
+        return []
+    return json.loads(crypto.decrypt(endpoint.headers_encrypted))
+
+
+def custom_headers(endpoint) -> list[tuple[str, str]]:
+    """The endpoint's custom headers as (name, value) pairs, decrypted, for sending."""
+    return [(item["name"], item["value"]) for item in _stored_headers(endpoint)]
+
+
+def mask(value):
+    """A header value as pages and the API show it: at most its last 4 characters."""
+    tail = value[-4:] if len(value) >= 8 else ""
+    return "••••" + tail
+
+
+def masked_headers(endpoint):
+    """[{"name", "value"}] with every value masked."""
+    return [{"name": name, "value": mask(value)} for name, value in custom_headers(endpoint)]
+
+
+def health_status(endpoint) -> str:
+    """pending | healthy | failing | disabled | paused: the one place it is computed."""
+    if endpoint.disabled_at is not None:
+        return "disabled"
+    if not endpoint.is_active:
+        return "paused"
+    if endpoint.last_attempt_ok is None:
+        return "pending"
+    return "healthy" if endpoint.last_attempt_ok else "failing"
+
+
+def get_endpoint(org_id, endpoint_id):
+    """A live endpoint of the organization, or None (deleted or another tenant's)."""
+    if not isinstance(endpoint_id, str) or len(endpoint_id) > 36:
+        return None
+    return Endpoint.get_in_org(org_id, endpoint_id)
+
+
+def list_endpoints(org_id):
+    """The organization's live endpoints, newest first."""
+    return db.session.execute(
+        Endpoint.for_org(org_id).order_by(Endpoint.created_at.desc(), Endpoint.id)
+    ).scalars().all()
+
+
+# Validation --------------------------------------------------------------------------------
+
+def _text(value, label, limit, required):
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValueError(f"{label} must be a string")
+    value = value.strip()
+    if required and not value:
+        raise ValueError(f"{label} is required")
+    if len(value) > limit:
+        raise ValueError(f"{label} must be at most {limit} characters")
+    return value
+
+
+def _string_list(value, label):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{label} must be a list of strings")
+    if len(value) > MAX_FILTER_ITEMS:
+        raise ValueError(f"{label} may list at most {MAX_FILTER_ITEMS} items")
+    return list(dict.fromkeys(item.strip() for item in value if item.strip()))
+
+
+def _events(value):
+    events = _string_list(value, "Events")
+    if not events:
+        raise ValueError("Choose at least one event")
+    unknown = [event for event in events if catalog.get(event) is None]
+    if unknown:
+        raise ValueError(f"Unknown event type: {', '.join(unknown)}")
+    return events
+
+
+def _projects(value):
+    projects = _string_list(value, "Projects")
+    if any(len(item) > 200 for item in projects):
+        raise ValueError("Project ids must be at most 200 characters")
+    return projects
+
+
+def _statuses(value):
+    statuses = _string_list(value, "Statuses")
+    unknown = [status for status in statuses if status not in catalog.ISSUE_STATUSES]
+    if unknown:
+        raise ValueError(
+            f"Unknown issue status: {', '.join(unknown)} "
+            f"(choose from {', '.join(catalog.ISSUE_STATUSES)})"
+        )
+    return statuses
+
+
+def _choice(value, label, choices):
+    if value not in choices:
+        raise ValueError(f"{label} must be one of: {', '.join(choices)}")
+    return value
+
+
+def _url(value):
+    config = current_app.config
+    try:
+        return url_safety.validate_url(
+            value,
+            allow_http=config["WEBHOOK_ALLOW_HTTP"],
+            allow_private=config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+        )
+    except url_safety.UrlRejected as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _header_problem(name, value):
+    if not name:
+        return "Header name is required"
+    if not _TOKEN.match(name):
+        return f"Header name {name!r} is not valid: use letters, digits and !#$%&'*+-.^_`|~"
+    lowered = name.lower()
+    if lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES) or lowered.startswith(
+        current_app.config["WEBHOOK_HEADER_PREFIX"].lower() + "-"
+    ):
+        return f"Header {name} is set by Hookline and cannot be overridden"
+    if any(char in value for char in "\r\n\x00"):
+        return f"Header {name} value must not contain CR, LF or NUL"
+    if len(value.encode("utf-8")) > MAX_HEADER_BYTES:
+        return f"Header {name} value must be at most 4 KB"
+    if not value:
+        return f"Header {name} needs a value"
+    return None
+
+
+def _headers(value, existing):
+    """Clean header rows; a blank (or still masked) value keeps the saved value of that name."""
+    if value is None:
+        return [], {}
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError('Headers must be a list of {"name", "value"} objects')
+    saved = dict(existing)
+    clean, rows, seen = [], {}, set()
+    for index, item in enumerate(value):
+        name, raw = item.get("name"), item.get("value")
+        if name is None:
+            name = ""
+        if raw is None:
+            raw = ""
+        if not isinstance(name, str) or not isinstance(raw, str):
+            rows[index] = "Header name and value must be strings"
+            continue
+        name = name.strip()
+        if not name and not raw:
+            continue
+        if name in saved and (raw == "" or raw == mask(saved[name])):
+            raw = saved[name]
+        problem = _header_problem(name, raw)
+        if problem is None and name.lower() in seen:
+            problem = f"Header {name} is listed twice"
+        if problem:
+            rows[index] = problem
+            continue
+        seen.add(name.lower())
+        clean.append({"name": name, "value": raw})
+    if len(clean) > MAX_HEADERS:
+        raise ValueError(f"At most {MAX_HEADERS} custom headers are allowed")
+    return clean, rows
+
+
+def _body_template(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("Body template must be a string or null")
+    return value if value.strip() else None
+
+
+_CHECKS = {
+    "name": lambda v: _text(v, "Name", MAX_NAME, required=True),
+    "description": lambda v: _text(v, "Description", MAX_DESCRIPTION, required=False),
+    "url": _url,
+    "type": lambda v: _choice(v, "Type", ENDPOINT_TYPES),
+    "events": _events,
+    "projects": _projects,
+    "statuses": _statuses,
+    "bodyTemplate": _body_template,
+    "retryPolicy": lambda v: _choice(v, "Retry policy", RETRY_POLICIES),
+}
+
+
+def validate(data, endpoint=None):
+    """Check endpoint fields (JSON names) for create (endpoint None: all required ones)
+    or partial update; returns the clean values of the fields given. Raises EndpointInvalid.
+
+    The one validation used by the admin form and the API, with the same messages.
+    """
+    if not isinstance(data, dict):
+        raise EndpointInvalid({"body": "Expected a JSON object"})
+    if endpoint is None:
+        data = {"type": "other", "retryPolicy": "standard", "isActive": True, **data}
+        for required in ("name", "url", "events"):
+            data.setdefault(required, None)
+    clean, errors, header_rows = {}, {}, {}
+    for key, check in _CHECKS.items():
+        if key in data:
+            try:
+                clean[key] = check(data[key])
+            except ValueError as exc:
+                errors[key] = str(exc)
+    if "headers" in data:
+        existing = custom_headers(endpoint) if endpoint is not None else []
+        try:
+            clean["headers"], header_rows = _headers(data["headers"], existing)
+        except ValueError as exc:
+            errors["headers"] = str(exc)
+        if header_rows:
+            errors["headers"] = "; ".join(
+                f"Header {index + 1}: {message}" for index, message in header_rows.items()
+            )
+    if "isActive" in data:
+        if isinstance(data["isActive"], bool):
+            clean["isActive"] = data["isActive"]
+        else:
+            errors["isActive"] = "isActive must be true or false"
+    _check_template(clean, errors, endpoint)
+    if errors:
+        raise EndpointInvalid(errors, header_rows)
+    return clean
+
+
+def _check_template(clean, errors, endpoint):
+    """The body template must render for the sample of every subscribed event type."""
+    if "bodyTemplate" in errors or "events" in errors:
+        return
+    if "bodyTemplate" not in clean and "events" not in clean:
+        return
+    template = clean.get("bodyTemplate", endpoint.body_template if endpoint else None)
+    events = clean.get("events", endpoint.events if endpoint else [])
+    if not template:
+        return
+    try:
+        body_templates.check_against_samples(template, events)
+    except body_templates.BodyTemplateError as exc:
+        errors["bodyTemplate"] = str(exc)
+
+
+# Changes -----------------------------------------------------------------------------------
+
+def _apply(endpoint, clean):
+    simple = {
+        "name": "name", "description": "description", "url": "url", "type": "type",
+        "events": "events", "projects": "projects", "statuses": "statuses",
+        "bodyTemplate": "body_template", "retryPolicy": "retry_policy",
+    }
+    changed = []
+    for key, attribute in simple.items():
+        if key in clean and getattr(endpoint, attribute) != clean[key]:
+            setattr(endpoint, attribute, clean[key])
+            changed.append(key)
+    if "headers" in clean:
+        before = custom_headers(endpoint) if endpoint.headers_encrypted else []
+        after = [(item["name"], item["value"]) for item in clean["headers"]]
+        if before != after:
+            endpoint.headers_encrypted = (
+                crypto.encrypt(json.dumps(clean["headers"])) if clean["headers"] else None
+            )
+            changed.append("headers")
+    return changed
+
+
+def _actor_name(actor):
+    if actor is None:
+        return "system"
+    return getattr(actor, "email", None) or getattr(actor, "name", "") or ""
+
+
+def create_endpoint(org_id, actor, data):
+    """Validate and create an endpoint; returns (endpoint, plaintext secret shown once)."""
+    clean = validate(data)
+    secret = generate_secret()
+    endpoint = Endpoint(
+        org_id=org_id,
+        secret_encrypted=crypto.encrypt(secret),
+        is_active=clean.get("isActive", True),
+        created_by_id=getattr(actor, "id", None) if getattr(actor, "email", None) else None,
+        created_by_name=_actor_name(actor)[:254],
+        description="",
+        projects=[],
+        statuses=[],
+    )
+    _apply(endpoint, clean)
+    db.session.add(endpoint)
+    db.session.flush()
+    audit.record(org_id, actor, "endpoint.create", "endpoint", endpoint.id,
+                 {"name": endpoint.name, "type": endpoint.type, "events": endpoint.events},
+                 commit=False)
+    db.session.commit()
+    return endpoint, secret
+
+
+def held_count(endpoint):
+    """How many deliveries wait for this paused or disabled endpoint."""
+    from . import deliveries
+
+    return deliveries.held_count(endpoint.id)
+
+
+def update_endpoint(org_id, actor, endpoint, data, discard_held=False):
+    """Validate and apply a partial update. isActive false pauses; isActive true on a paused
+    or disabled endpoint resumes it (clears the disabled state and the failure streak) and
+    sends what was held, oldest first, or cancels it when `discard_held`. Returns the
+    endpoint."""
+    clean = validate(data, endpoint)
+    changed = _apply(endpoint, clean)
+    released = []
+    action = None
+    if "isActive" in clean:
+        stopped = not endpoint.is_active or endpoint.disabled_at is not None
+        if clean["isActive"] and stopped:
+            from . import deliveries
+
+            endpoint.is_active = True
+            endpoint.disabled_at = None
+            endpoint.disabled_reason = None
+            endpoint.consecutive_failures = 0
+            released = deliveries.release_held(endpoint.id, discard=discard_held)
+            action = "endpoint.resume"
+        elif not clean["isActive"] and endpoint.is_active:
+            endpoint.is_active = False
+            action = "endpoint.pause"
+    if changed:
+        endpoint.updated_at = utcnow()
+        audit.record(org_id, actor, "endpoint.update", "endpoint", endpoint.id,
+                     {"name": endpoint.name, "changed": changed}, commit=False)
+    if action == "endpoint.resume":
+        audit.record(org_id, actor, action, "endpoint", endpoint.id,
+                     {"name": endpoint.name, "discard_held": bool(discard_held),
+                      "released": 0 if discard_held else len(released)}, commit=False)
+    elif action:
+        audit.record(org_id, actor, action, "endpoint", endpoint.id, {"name": endpoint.name},
+                     commit=False)
+    db.session.commit()
+    if released and not discard_held:
+        from ..jobs.enqueue import enqueue_deliveries
+
+        enqueue_deliveries(released)
+    return endpoint
+
+
+def delete_endpoint(org_id, actor, endpoint):
+    """Soft delete: the endpoint leaves every list and its pending deliveries are cancelled;
+    returns how many were cancelled."""
+    from . import deliveries
+
+    endpoint.deleted_at = utcnow()
+    endpoint.is_active = False
+    cancelled = deliveries.cancel_for_endpoint(endpoint.id)
+    audit.record(org_id, actor, "endpoint.delete", "endpoint", endpoint.id,
+                 {"name": endpoint.name, "cancelled_deliveries": cancelled}, commit=False)
+    db.session.commit()
+    return cancelled
+
+
+def rotate_secret(org_id, actor, endpoint):
+    """A new secret (returned once); the old one keeps signing for the grace period."""
+    secret = generate_secret()
+    grace = timedelta(hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"])
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+    endpoint.previous_secret_expires_at = utcnow() + grace
+    endpoint.secret_encrypted = crypto.encrypt(secret)
+    endpoint.updated_at = utcnow()
+    audit.record(org_id, actor, "endpoint.rotate_secret", "endpoint", endpoint.id,
+                 {"name": endpoint.name, "grace_hours": grace.total_seconds() / 3600},
+                 commit=False)
+    db.session.commit()
+    return secret
