@@ -1,4 +1,4 @@
-"""Worker processes: `python worker.py` runs jobs, `python worker.py scheduler` runs rq-scheduler."""
+"""Worker processes: `python worker.py` runs jobs; `python worker.py scheduler` runs retries."""
 import logging
 import sys
 

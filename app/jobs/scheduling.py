@@ -1,11 +1,20 @@
 """The one place that talks to rq-scheduler: retries at a time, periodic jobs by stable id."""
-from datetime import UTC
+import logging
+from datetime import UTC, datetime
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
-# (stable id, dotted function path, setting holding its interval in seconds)
-PERIODIC_JOBS = []
+from .enqueue import DELIVER
+
+log = logging.getLogger(__name__)
+
+# (stable id, dotted function path, setting holding its interval in seconds); other
+# modules append their periodic jobs here.
+PERIODIC_JOBS = [
+    ("hookline-sweeper", "app.jobs.sweeper.sweep", "WEBHOOK_SWEEP_SECONDS"),
+]
 
 
 def scheduler():
@@ -21,11 +30,21 @@ def to_naive_utc(moment):
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def schedule_attempt(delivery_id, at):
+    """Have rq-scheduler queue an attempt of the delivery at `at` (aware UTC).
+
+    Never raises when Redis is unreachable: the delivery's next_attempt_at is in the
+    database and the sweeper queues it once it is due.
+    """
+    try:
+        scheduler().enqueue_at(to_naive_utc(at), DELIVER, [delivery_id], job_result_ttl=0)
+    except (RedisError, OSError) as exc:
+        log.warning("Could not schedule delivery %s (%s); the sweeper will", delivery_id, exc)
+
+
 def register_periodic_jobs(target=None):
     """Schedule every periodic job under its stable id; running it again changes nothing."""
     target = target or scheduler()
-    from datetime import datetime
-
     for job_id, func, setting in PERIODIC_JOBS:
         if job_id in target:
             target.cancel(job_id)
