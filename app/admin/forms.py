@@ -1,6 +1,19 @@
 """Flask-WTF forms of the admin pages (each carries its CSRF token)."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 
@@ -15,3 +28,34 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: its CSRF token is the whole point."""
+
+
+class HeaderRowForm(Form):
+    """One custom header row; a blank value on edit keeps the saved value."""
+
+    name = StringField("Header name")
+    value = StringField("Value")
+
+
+class EndpointForm(FlaskForm):
+    """Add / edit an endpoint; the endpoint service validates every field."""
+
+    name = StringField("Name")
+    description = TextAreaField("Description (optional)")
+    url = StringField("URL")
+    type = SelectField("Type", validate_choice=False)
+    events = SelectMultipleField("Events", validate_choice=False)
+    projects = SelectMultipleField("Project filter", validate_choice=False)
+    statuses = SelectMultipleField("Status filter", validate_choice=False)
+    headers = FieldList(FormField(HeaderRowForm), min_entries=1, max_entries=40)
+    body_template = TextAreaField("Custom body template (optional)")
+    retry_policy = RadioField("Retry policy", choices=[
+        ("standard", "Standard — 5 attempts: 1 min, 5 min, 30 min, 2 h; disabled after the "
+                     "last one fails"),
+        ("quick", "Quick — 3 attempts: 2 s, 4 s; paused after 10 consecutive failures"),
+    ], default="standard", validate_choice=False)
+    is_active = BooleanField("Active", default=True)
+    discard_held = BooleanField("Discard held deliveries when resuming")
+    add_header = SubmitField("Add header")
+    apply_template = SubmitField("Apply template for type")
+    save = SubmitField("Save")
