@@ -1,8 +1,7 @@
-"""Admin pages: login, API tokens, docs."""
+"""Admin pages: login, API tokens."""
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import catalog
 from ..auth import admin_required, current_org_id, principal
 from ..extensions import limiter
 from ..services import accounts, audit, events, tokens
@@ -100,9 +99,3 @@ def revoke_api_token(token_id):
                  {"name": token.name})
     flash(f"Token “{token.name}” revoked.", "success")
     return redirect(url_for("admin.api_tokens"))
-
-
-@bp.get("/docs/webhooks")
-@login_required
-def docs_webhooks():
-    return render_template("docs/webhooks.html", catalog=catalog)

@@ -1,0 +1,128 @@
+"""What the API → Webhooks docs page shows, built from the catalog, settings and snippets."""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import catalog
+from . import body_templates
+
+SNIPPET_DIR = Path(__file__).resolve().parent.parent / "static" / "snippets"
+DEFAULT_PREFIX = "X-Hookline"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    id: str
+    language: str
+    filename: str
+    run: str
+
+
+SNIPPETS = (
+    Snippet("python", "Python", "verify.py", "Python 3.9+, standard library only"),
+    Snippet("node", "Node.js", "verify.js", "Node.js 16+, no dependencies"),
+    Snippet("go", "Go", "verify.go", "Go 1.19+, standard library only"),
+)
+
+BODY_EXAMPLES = (
+    ("slack", "Slack incoming webhook", "Slack needs a text field; blocks are optional."),
+    ("teams", "Microsoft Teams incoming webhook", "A MessageCard with a title and text."),
+    ("pagerduty", "PagerDuty Events API v2",
+     "Put your integration's routing key in routing_key; the event id deduplicates."),
+)
+
+
+def snippet_source(filename, header_prefix=DEFAULT_PREFIX):
+    """The text of a verification snippet, naming the headers with the configured prefix."""
+    text = (SNIPPET_DIR / filename).read_text(encoding="utf-8")
+    return text.replace(DEFAULT_PREFIX, header_prefix)
+
+
+def snippets(header_prefix=DEFAULT_PREFIX):
+    """[(Snippet, source)] for every language, as the page shows them."""
+    return [(item, snippet_source(item.filename, header_prefix)) for item in SNIPPETS]
+
+
+def sample_payload(event_type, org_id):
+    """The default payload a receiver gets for the catalog sample of one event type."""
+    return body_templates.sample_payload(event_type, org_id)
+
+
+def pretty_json(value):
+    """JSON as a reader wants it on the page: indented, with non-ASCII text as is."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def event_samples(org_id):
+    """[(EventType, default payload as indented JSON)] for every catalog type."""
+    return [(event, pretty_json(sample_payload(event.type, org_id))) for event in catalog.CATALOG]
+
+
+def body_examples(org_id):
+    """[(type, title, note, template, rendered JSON text)] for the preset custom bodies."""
+    sample = sample_payload("scan.completed", org_id)
+    return [
+        (kind, title, note, body_templates.PRESETS[kind],
+         pretty_json(json.loads(body_templates.render(body_templates.PRESETS[kind], sample))))
+        for kind, title, note in BODY_EXAMPLES
+    ]
+
+
+def human_duration(seconds):
+    """60 -> '1 min', 7200 -> '2 h', 90 -> '90 s': the largest unit that divides evenly."""
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def retry_policies(config):
+    """Both retry policies as the settings define them, with their auto-disable rule."""
+    standard = config["WEBHOOK_RETRY_DELAYS_STANDARD"]
+    quick = config["WEBHOOK_RETRY_DELAYS_QUICK"]
+    pause_after = config["WEBHOOK_QUICK_PAUSE_AFTER"]
+    return [
+        {
+            "name": "standard",
+            "attempts": len(standard) + 1,
+            "delays": [human_duration(d) for d in standard],
+            "rule": (
+                f"When a delivery fails its last attempt (attempt {len(standard) + 1}) it "
+                "becomes exhausted and the endpoint is disabled: nothing more is sent to it "
+                "until someone switches it back on."
+            ),
+        },
+        {
+            "name": "quick",
+            "attempts": len(quick) + 1,
+            "delays": [human_duration(d) for d in quick],
+            "rule": (
+                f"After {pause_after} consecutive failed attempts (across deliveries) the "
+                "endpoint is paused. New events are still recorded and held until it is "
+                "switched back on."
+            ),
+        },
+    ]
+
+
+def delivery_headers(config):
+    """[(header, value, meaning)] of every delivery, with the configured prefix and agent."""
+    prefix = config["WEBHOOK_HEADER_PREFIX"]
+    return [
+        ("Content-Type", "application/json", "The body is UTF-8 JSON."),
+        ("User-Agent", config["WEBHOOK_USER_AGENT"], "Identifies the sender."),
+        (f"{prefix}-Event", "scan.completed", "The event type."),
+        (f"{prefix}-Delivery", "<delivery uuid>",
+         "The same for every attempt of one delivery: use it to spot retries."),
+        (f"{prefix}-Timestamp", "<unix seconds>", "When this attempt was sent."),
+        (f"{prefix}-Signature", "<hex HMAC-SHA256>",
+         "HMAC-SHA256 of the exact body bytes keyed by the secret string (UTF-8), as hex."),
+        ("webhook-id", "<event uuid>",
+         "Standard Webhooks: the event id; the same across retries, so dedupe on it."),
+        ("webhook-timestamp", "<unix seconds>",
+         "Standard Webhooks: signed, so a receiver can refuse old (replayed) deliveries."),
+        ("webhook-signature", "v1,<base64>",
+         "Standard Webhooks: HMAC-SHA256 of \"{id}.{timestamp}.{body}\" keyed by the "
+         "base64-decoded part of the secret after whsec_; two space-separated values "
+         "while a rotated secret is still in its grace period."),
+    ]

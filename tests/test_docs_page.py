@@ -1,0 +1,85 @@
+"""The API → Webhooks docs page: catalog samples, headers, retry schedules, custom bodies."""
+import html
+import json
+import re
+
+import pytest
+
+from app import catalog
+from app.services import body_templates
+
+from . import factories
+
+
+def _blocks(page, attribute):
+    """{value of the attribute: text of the <pre> that carries it}."""
+    pattern = rf'<pre[^>]*\b{attribute}="([^"]+)"[^>]*><code>(.*?)</code></pre>'
+    found = re.findall(pattern, page, re.S)
+    return {key: html.unescape(text) for key, text in found}
+
+
+def _docs(client, user):
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    response = client.get("/docs/webhooks")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_docs_page_needs_a_login(client):
+    response = client.get("/docs/webhooks")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_every_catalog_type_is_shown_with_the_payload_it_sends(client, org, admin):
+    page = _docs(client, admin)
+    samples = {key: json.loads(text) for key, text in _blocks(page, "data-sample").items()}
+    assert set(samples) == set(catalog.EVENT_TYPES)
+    for event_type, payload in samples.items():
+        assert set(payload) == {"event_id", "event_type", "timestamp", "data"}
+        assert payload["event_type"] == event_type
+        assert payload["data"] == catalog.sample_data(event_type, org.id)
+        assert payload["timestamp"].endswith("Z")
+    for event in catalog.CATALOG:
+        assert event.description in html.unescape(page)
+
+
+def test_viewers_read_the_docs_too(client, org):
+    viewer = factories.make_user(org, "viewer")
+    assert "Verifying signatures" in _docs(client, viewer)
+
+
+def test_headers_table_uses_the_configured_prefix_and_user_agent(make_app, org, admin):
+    branded = make_app(WEBHOOK_HEADER_PREFIX="X-Acme", WEBHOOK_USER_AGENT="Acme-Hooks/2.0")
+    page = _docs(branded.test_client(), admin)
+    for name in ("X-Acme-Event", "X-Acme-Delivery", "X-Acme-Timestamp", "X-Acme-Signature",
+                 "webhook-id", "webhook-timestamp", "webhook-signature", "Acme-Hooks/2.0"):
+        assert f"<code>{name}</code>" in page
+    assert "X-Hookline" not in page
+
+
+def test_retry_schedules_come_from_the_settings(make_app, org, admin):
+    app = make_app(WEBHOOK_RETRY_DELAYS_STANDARD=(30, 600, 5400),
+                   WEBHOOK_RETRY_DELAYS_QUICK=(1, 3, 9), WEBHOOK_QUICK_PAUSE_AFTER=7)
+    page = _docs(app.test_client(), admin)
+    table = page[page.index('id="retry-policies"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    standard, quick = (re.sub(r"<[^>]+>", "", row).split() for row in rows)
+    assert standard[:7] == ["standard", "(default)", "4", "30", "s", "→", "10"]
+    assert "min → 90 min" in " ".join(standard)
+    assert quick[:2] == ["quick", "4"]
+    assert "1 s → 3 s → 9 s" in " ".join(quick)
+    assert "After 7 consecutive failed attempts" in " ".join(quick)
+    assert "(attempt 4)" in " ".join(standard)
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams", "pagerduty"])
+def test_custom_body_examples_show_the_preset_and_what_it_sends(client, org, admin, kind):
+    page = _docs(client, admin)
+    template = _blocks(page, "data-template")[kind]
+    rendered = _blocks(page, "data-rendered")[kind]
+    assert template == body_templates.PRESETS[kind]
+    sent = json.loads(body_templates.render(template, body_templates.sample_payload(
+        "scan.completed", org.id)))
+    assert json.loads(rendered) == sent
