@@ -1,13 +1,15 @@
 """What the API → Webhooks docs page shows, built from the catalog, settings and snippets."""
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import catalog
-from . import body_templates
+from . import body_templates, payloads
 
 SNIPPET_DIR = Path(__file__).resolve().parent.parent / "static" / "snippets"
 DEFAULT_PREFIX = "X-Hookline"
+SAMPLE_TIME = datetime(2025, 1, 15, 14, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,11 @@ def snippets(header_prefix=DEFAULT_PREFIX):
 
 def sample_payload(event_type, org_id):
     """The default payload a receiver gets for the catalog sample of one event type."""
-    return body_templates.sample_payload(event_type, org_id)
+    text = payloads.default_payload(
+        body_templates.SAMPLE_EVENT_ID, event_type, SAMPLE_TIME,
+        catalog.sample_data(event_type, org_id),
+    )
+    return json.loads(text)
 
 
 def pretty_json(value):
