@@ -14,6 +14,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -50,9 +51,10 @@ class EndpointForm(FlaskForm):
     headers = FieldList(FormField(HeaderRowForm), min_entries=1, max_entries=40)
     body_template = TextAreaField("Custom body template (optional)")
     retry_policy = RadioField("Retry policy", choices=[
-        ("standard", "Standard — 5 attempts: 1 min, 5 min, 30 min, 2 h; disabled after the "
-                     "last one fails"),
-        ("quick", "Quick — 3 attempts: 2 s, 4 s; paused after 10 consecutive failures"),
+        SelectChoice("standard", "Standard — 5 attempts: 1 min, 5 min, 30 min, 2 h; disabled "
+                                 "after the last one fails"),
+        SelectChoice("quick", "Quick — 3 attempts: 2 s, 4 s; paused after 10 consecutive "
+                              "failures"),
     ], default="standard", validate_choice=False)
     is_active = BooleanField("Active", default=True)
     discard_held = BooleanField("Discard held deliveries when resuming")

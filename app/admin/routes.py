@@ -51,12 +51,6 @@ def index():
     return redirect(url_for("admin.webhooks"))
 
 
-@bp.get("/organization/webhooks")
-@login_required
-def webhooks():
-    return render_template("admin/webhooks.html", endpoints=[])
-
-
 @bp.route("/organization/tokens", methods=["GET", "POST"])
 @login_required
 @admin_required

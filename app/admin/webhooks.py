@@ -1,0 +1,232 @@
+"""Admin pages for endpoints: list, add (secret shown once), edit, pause/resume, rotate, delete."""
+from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
+
+from .. import catalog
+from ..auth import current_org_id, manager_required, principal
+from ..models import ENDPOINT_TYPES
+from ..services import body_templates, endpoints, events
+from . import bp
+from .forms import ConfirmForm, EndpointForm
+
+EMPTY_HEADER_ROWS = 2
+# JSON field names of the service → the form's field names.
+FORM_FIELDS = {"bodyTemplate": "body_template", "retryPolicy": "retry_policy",
+               "isActive": "is_active"}
+
+
+def _endpoint_or_404(endpoint_id):
+    endpoint = endpoints.get_endpoint(current_org_id(), endpoint_id)
+    if endpoint is None:
+        abort(404, "No such webhook.")
+    return endpoint
+
+
+def _shown_active(endpoint):
+    return bool(endpoint.is_active and endpoint.disabled_at is None)
+
+
+def _prepare(form, endpoint=None):
+    """Set the choices that depend on the organization and the endpoint."""
+    form.type.choices = [SelectChoice(kind, endpoints.TYPE_LABELS[kind]) for kind in ENDPOINT_TYPES]
+    form.events.choices = [SelectChoice(event.type, event.type) for event in catalog.CATALOG]
+    form.statuses.choices = [SelectChoice(status, status) for status in catalog.ISSUE_STATUSES]
+    known = [SelectChoice(p.external_id, p.name) for p in events.list_projects(current_org_id())]
+    known_ids = {choice.value for choice in known}
+    saved = [SelectChoice(pid, pid) for pid in (endpoint.projects if endpoint else [])
+             if pid not in known_ids]
+    form.projects.choices = known + saved
+
+
+def _fill_from(form, endpoint):
+    form.name.data = endpoint.name
+    form.description.data = endpoint.description
+    form.url.data = endpoint.url
+    form.type.data = endpoint.type
+    form.events.data = list(endpoint.events or [])
+    form.projects.data = list(endpoint.projects or [])
+    form.statuses.data = list(endpoint.statuses or [])
+    form.body_template.data = endpoint.body_template or ""
+    form.retry_policy.data = endpoint.retry_policy
+    form.is_active.data = _shown_active(endpoint)
+    while len(form.headers):
+        form.headers.pop_entry()
+    for name, _value in endpoints.custom_headers(endpoint):
+        form.headers.append_entry({"name": name, "value": ""})
+    for _ in range(EMPTY_HEADER_ROWS):
+        form.headers.append_entry()
+
+
+def _form_data(form, endpoint=None):
+    """The form's values under the JSON field names the endpoint service validates."""
+    data = {
+        "name": form.name.data,
+        "description": form.description.data,
+        "url": form.url.data,
+        "type": form.type.data,
+        "events": form.events.data or [],
+        "projects": form.projects.data or [],
+        "statuses": form.statuses.data or [],
+        "headers": [{"name": row.form.name.data or "", "value": row.form.value.data or ""}
+                    for row in form.headers],
+        "bodyTemplate": form.body_template.data,
+        "retryPolicy": form.retry_policy.data,
+    }
+    if endpoint is not None and form.is_active.data != _shown_active(endpoint):
+        data["isActive"] = bool(form.is_active.data)
+    return data
+
+
+def _show_errors(form, exc):
+    """Put each message next to its field; header messages next to their row."""
+    for key, message in exc.fields.items():
+        if key == "headers":
+            continue
+        field = form[FORM_FIELDS.get(key, key)] if FORM_FIELDS.get(key, key) in form else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+    for index, message in exc.header_rows.items():
+        row = form.headers[index].form.name
+        row.errors = [*row.errors, message]
+    if "headers" in exc.fields and not exc.header_rows:
+        return exc.fields["headers"]
+    return None
+
+
+def _handle_buttons(form):
+    """Add header / Apply template re-render the form without saving; True if one did."""
+    if form.add_header.data:
+        form.headers.append_entry()
+        return True
+    if form.apply_template.data:
+        form.body_template.data = body_templates.PRESETS.get(form.type.data, "")
+        label = endpoints.TYPE_LABELS.get(form.type.data, form.type.data)
+        flash(f"Body template set for {label}." if form.body_template.data else
+              f"{label} takes the default payload: the body template was cleared.", "info")
+        return True
+    return False
+
+
+def _render_form(form, endpoint=None, header_error=None, status=200):
+    saved_masks = {}
+    held = 0
+    if endpoint is not None:
+        saved_masks = {item["name"]: item["value"] for item in endpoints.masked_headers(endpoint)}
+        if not _shown_active(endpoint):
+            held = endpoints.held_count(endpoint)
+    return render_template(
+        "admin/webhook_form.html",
+        form=form,
+        endpoint=endpoint,
+        status=endpoints.health_status(endpoint) if endpoint else None,
+        areas=catalog.by_area(),
+        presets=body_templates.PRESETS,
+        placeholders=body_templates.PLACEHOLDERS,
+        saved_masks=saved_masks,
+        held=held,
+        header_error=header_error,
+        invalid=status == 422,
+        rotate_form=ConfirmForm(),
+    ), status
+
+
+def _secret_page(endpoint, secret, rotated):
+    response = make_response(render_template(
+        "admin/webhook_secret.html", endpoint=endpoint, secret=secret, rotated=rotated,
+        grace_hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"],
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/organization/webhooks")
+@login_required
+def webhooks():
+    found = endpoints.list_endpoints(current_org_id())
+    return render_template(
+        "admin/webhooks.html",
+        endpoints=found,
+        statuses={endpoint.id: endpoints.health_status(endpoint) for endpoint in found},
+        rotating={endpoint.id for endpoint in found if endpoints.rotation_in_progress(endpoint)},
+        status_labels=endpoints.STATUS_LABELS,
+        type_labels=endpoints.TYPE_LABELS,
+    )
+
+
+@bp.route("/organization/webhooks/new", methods=["GET", "POST"])
+@login_required
+@manager_required
+def webhook_new():
+    form = EndpointForm()
+    _prepare(form)
+    if not form.is_submitted():
+        form.type.data = "other"
+        for _ in range(EMPTY_HEADER_ROWS):
+            form.headers.append_entry()
+        return _render_form(form)
+    if not form.validate() or _handle_buttons(form):
+        return _render_form(form)
+    try:
+        endpoint, secret = endpoints.create_endpoint(current_org_id(), principal(),
+                                                     _form_data(form))
+    except endpoints.EndpointInvalid as exc:
+        return _render_form(form, header_error=_show_errors(form, exc), status=422)
+    return _secret_page(endpoint, secret, rotated=False)
+
+
+@bp.route("/organization/webhooks/<endpoint_id>/edit", methods=["GET", "POST"])
+@login_required
+@manager_required
+def webhook_edit(endpoint_id):
+    endpoint = _endpoint_or_404(endpoint_id)
+    form = EndpointForm()
+    _prepare(form, endpoint)
+    if not form.is_submitted():
+        _fill_from(form, endpoint)
+        return _render_form(form, endpoint)
+    if not form.validate() or _handle_buttons(form):
+        return _render_form(form, endpoint)
+    was_shown_active = _shown_active(endpoint)
+    held = 0 if was_shown_active else endpoints.held_count(endpoint)
+    try:
+        endpoints.update_endpoint(current_org_id(), principal(), endpoint,
+                                  _form_data(form, endpoint),
+                                  discard_held=bool(form.discard_held.data))
+    except endpoints.EndpointInvalid as exc:
+        return _render_form(form, endpoint, header_error=_show_errors(form, exc), status=422)
+    message = f"Saved “{endpoint.name}”."
+    if not was_shown_active and _shown_active(endpoint):
+        verb = "discarded" if form.discard_held.data else "sent, oldest first"
+        message += f" Resumed: {held} held deliveries {verb}."
+    elif was_shown_active and not endpoint.is_active:
+        message += " Paused: new deliveries are held until you resume."
+    flash(message, "success")
+    return redirect(url_for("admin.webhooks"))
+
+
+@bp.post("/organization/webhooks/<endpoint_id>/rotate")
+@login_required
+@manager_required
+def webhook_rotate(endpoint_id):
+    endpoint = _endpoint_or_404(endpoint_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("The form expired; please try again.", "danger")
+        return redirect(url_for("admin.webhook_edit", endpoint_id=endpoint.id))
+    secret = endpoints.rotate_secret(current_org_id(), principal(), endpoint)
+    return _secret_page(endpoint, secret, rotated=True)
+
+
+@bp.route("/organization/webhooks/<endpoint_id>/delete", methods=["GET", "POST"])
+@login_required
+@manager_required
+def webhook_delete(endpoint_id):
+    endpoint = _endpoint_or_404(endpoint_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        cancelled = endpoints.delete_endpoint(current_org_id(), principal(), endpoint)
+        flash(f"Deleted “{endpoint.name}”; {cancelled} pending deliveries were cancelled.",
+              "success")
+        return redirect(url_for("admin.webhooks"))
+    return render_template("admin/webhook_delete.html", endpoint=endpoint, form=form,
+                           pending=endpoints.held_count(endpoint))

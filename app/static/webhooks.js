@@ -1,0 +1,31 @@
+// Endpoint pages: delete dialog and body template presets; both pages work without it.
+document.addEventListener("click", (event) => {
+  const opener = event.target.closest("[data-delete-dialog]");
+  if (opener) {
+    const dialog = document.querySelector(opener.dataset.deleteDialog);
+    if (dialog && dialog.showModal) {
+      event.preventDefault();
+      dialog.showModal();
+    }
+  }
+  const closer = event.target.closest("[data-dialog-close]");
+  if (closer) {
+    closer.closest("dialog").close();
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  const type = document.querySelector("#type");
+  const body = document.querySelector("#body_template");
+  const source = document.querySelector("#body-presets");
+  if (!type || !body || !source) {
+    return;
+  }
+  const presets = JSON.parse(source.textContent);
+  const isPreset = (text) => Object.values(presets).some((preset) => preset.trim() === text.trim());
+  type.addEventListener("change", () => {
+    if (body.value.trim() === "" || isPreset(body.value)) {
+      body.value = presets[type.value] || "";
+    }
+  });
+});

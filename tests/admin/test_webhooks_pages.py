@@ -1,0 +1,283 @@
+"""Endpoint pages: list, add with the secret shown once, edit, pause/resume, rotate, delete."""
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Endpoint, utcnow
+from app.services import body_templates, endpoints
+
+from .. import factories
+
+PUBLIC_URL = "https://93.184.215.14/hook"
+
+
+@pytest.fixture
+def config_overrides():
+    """The production address rule: https only, no private targets."""
+    return {"WEBHOOK_ALLOW_HTTP": False, "WEBHOOK_ALLOW_PRIVATE_TARGETS": False}
+
+
+def form(**fields):
+    data = {"name": "Ops", "url": PUBLIC_URL, "type": "other", "events": ["scan.completed"],
+            "retry_policy": "standard", "headers-0-name": "", "headers-0-value": "",
+            "save": "Save"}
+    data.update(fields)
+    return data
+
+
+def count():
+    return db.session.execute(select(func.count(Endpoint.id))).scalar_one()
+
+
+def login_admin(auth, org):
+    user = factories.make_user(org, "admin")
+    auth.login(user.email)
+    return user
+
+
+def test_empty_state_invites_add(client, auth, org):
+    login_admin(auth, org)
+    page = client.get("/organization/webhooks").get_data(as_text=True)
+    assert "No webhook endpoints yet" in page and "+ Add endpoint" in page
+
+
+def test_add_shows_secret_once_then_list_shows_row(client, auth, org):
+    user = login_admin(auth, org)
+    page = client.get("/organization/webhooks/new").get_data(as_text=True)
+    assert 'name="events"' in page and "Apply template for type" in page
+    response = client.post("/organization/webhooks/new", data=form(
+        description="Slack #appsec notifier", type="slack", statuses=["fixed", "open"],
+        **{"headers-0-name": "X-Api-Key", "headers-0-value": "api-key-98765"}))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'value="(whsec_[^"]+)"', text).group(1)
+    assert "It will not be shown again" in text and 'data-copy="#signing-secret"' in text
+    endpoint = db.session.execute(select(Endpoint)).scalar_one()
+    assert endpoints.signing_secrets(endpoint) == [secret]
+    assert endpoint.statuses == ["fixed", "open"] and endpoint.type == "slack"
+    listing = client.get("/organization/webhooks").get_data(as_text=True)
+    assert secret not in listing
+    for expected in ("Ops", PUBLIC_URL, "Slack #appsec notifier", "scan.completed", user.email,
+                     "Pending", "never", "Edit", "Delete"):
+        assert expected in listing
+    edit = client.get(f"/organization/webhooks/{endpoint.id}/edit").get_data(as_text=True)
+    assert secret not in edit and "api-key-98765" not in edit and "••••8765" in edit
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_id", "message"),
+    [
+        ({"url": "http://93.184.215.14/x"}, "url", "URL must use HTTPS"),
+        ({"url": "https://a:b@93.184.215.14/"}, "url", "username or password"),
+        ({"url": "https://10.1.2.3/"}, "url", "blocked address"),
+        ({"url": "https://localhost/"}, "url", "blocked address"),
+        ({"events": []}, "events", "Choose at least one event"),
+        ({"name": ""}, "name", "Name is required"),
+        ({"description": "d" * 501}, "description", "at most 500"),
+        ({"headers-0-name": "Content-Type", "headers-0-value": "text/plain"}, "headers-0-name",
+         "set by Hookline"),
+        ({"headers-0-name": "X-Bad", "headers-0-value": "a\nb"}, "headers-0-name",
+         "CR, LF or NUL"),
+        ({"body_template": '{"text": "{{event_type}}",}'}, "body_template",
+         "Custom body is not valid JSON: "),
+    ],
+)
+def test_invalid_input_shows_message_next_to_field_and_saves_nothing(
+        client, auth, org, fields, field_id, message):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(**fields))
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Nothing was saved" in text
+    # The message follows its field's input in the page.
+    position = text.index(f'id="{field_id}"' if field_id != "events" else 'name="events"')
+    assert message in text[position:position + 6000]
+    assert count() == 0
+
+
+def test_body_template_error_says_where_and_which_event(client, auth, org):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(
+        events=["user.login"], body_template='{\n "a": {{data.user_id}}\n "b": 1}'))
+    text = response.get_data(as_text=True)
+    assert "line 3 column 2" in text and "user.login sample" in text
+
+
+def test_add_header_and_apply_template_rerender_without_saving(client, auth, org):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(
+        type="pagerduty", add_header="Add header", save=None))
+    text = response.get_data(as_text=True)
+    assert 'id="headers-1-name"' in text and count() == 0
+    response = client.post("/organization/webhooks/new", data=form(
+        type="pagerduty", apply_template="Apply template for type", save=None))
+    text = response.get_data(as_text=True)
+    assert "routing_key" in text and "event_action" in text and count() == 0
+    # The preset is accepted as it is.
+    client.post("/organization/webhooks/new", data=form(
+        type="pagerduty", body_template=body_templates.PRESETS["pagerduty"]))
+    assert count() == 1
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams", "zapier", "pagerduty", "splunk", "jira",
+                                  "other"])
+def test_every_type_can_be_added_with_its_preset(client, auth, org, kind):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(
+        type=kind, events=["scan.completed", "user.login", "issue.assigned"],
+        body_template=body_templates.PRESETS.get(kind, "")))
+    assert response.status_code == 200 and "whsec_" in response.get_data(as_text=True)
+    assert db.session.execute(select(Endpoint.type)).scalar_one() == kind
+
+
+def make(client, **fields):
+    client.post("/organization/webhooks/new", data=form(**fields))
+    newest = select(Endpoint).order_by(Endpoint.created_at.desc())
+    return db.session.execute(newest).scalars().first()
+
+
+def test_edit_keeps_blank_header_values_and_changes_fields(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client, **{"headers-0-name": "Authorization",
+                               "headers-0-value": "Bearer tok-abcdef"})
+    response = client.post(f"/organization/webhooks/{endpoint.id}/edit", data=form(
+        name="Renamed", retry_policy="quick", is_active="y",
+        **{"headers-0-name": "Authorization", "headers-0-value": "",
+           "headers-1-name": "X-Second", "headers-1-value": "two-2222"}))
+    assert response.status_code == 302
+    db.session.expire_all()
+    endpoint = db.session.get(Endpoint, endpoint.id)
+    assert endpoint.name == "Renamed" and endpoint.retry_policy == "quick"
+    assert endpoints.custom_headers(endpoint) == [("Authorization", "Bearer tok-abcdef"),
+                                                  ("X-Second", "two-2222")]
+    # Clearing a row's name removes that header.
+    client.post(f"/organization/webhooks/{endpoint.id}/edit", data=form(
+        is_active="y", **{"headers-0-name": "", "headers-1-name": "X-Second"}))
+    db.session.expire_all()
+    assert endpoints.custom_headers(db.session.get(Endpoint, endpoint.id)) == [
+        ("X-Second", "two-2222")]
+
+
+def test_invalid_edit_saves_nothing(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client)
+    response = client.post(f"/organization/webhooks/{endpoint.id}/edit",
+                           data=form(name="New", url="https://192.168.1.1/", is_active="y"))
+    assert response.status_code == 422 and "blocked address" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Endpoint, endpoint.id).name == "Ops"
+
+
+def test_pause_then_resume_from_edit_form(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client)
+    client.post(f"/organization/webhooks/{endpoint.id}/edit", data=form())  # Active unchecked
+    assert "Paused" in client.get("/organization/webhooks").get_data(as_text=True)
+    factories.make_delivery(endpoint, status="pending")
+    factories.make_delivery(endpoint, status="failed")
+    page = client.get(f"/organization/webhooks/{endpoint.id}/edit").get_data(as_text=True)
+    assert "2 deliveries are waiting; resume sends them oldest first" in page
+    assert "discard_held" in page
+    response = client.post(f"/organization/webhooks/{endpoint.id}/edit",
+                           data=form(is_active="y"), follow_redirects=True)
+    assert "Resumed: 2 held deliveries sent, oldest first" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert endpoints.health_status(db.session.get(Endpoint, endpoint.id)) == "pending"
+
+
+def test_resume_with_discard_cancels_held(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client)
+    endpoint.disabled_at = utcnow()
+    endpoint.disabled_reason = "Disabled automatically"
+    db.session.commit()
+    held = factories.make_delivery(endpoint, status="failed")
+    assert "Disabled" in client.get("/organization/webhooks").get_data(as_text=True)
+    client.post(f"/organization/webhooks/{endpoint.id}/edit",
+                data=form(is_active="y", discard_held="y"))
+    db.session.expire_all()
+    assert db.session.get(type(held), held.id).status == "cancelled"
+    assert db.session.get(Endpoint, endpoint.id).disabled_at is None
+
+
+def test_rotate_shows_new_secret_once_and_marks_rotation(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client)
+    old = endpoints.signing_secrets(endpoint)[0]
+    response = client.post(f"/organization/webhooks/{endpoint.id}/rotate")
+    new = re.search(r'value="(whsec_[^"]+)"', response.get_data(as_text=True)).group(1)
+    assert new != old and "24 hours" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert endpoints.signing_secrets(db.session.get(Endpoint, endpoint.id)) == [new, old]
+    listing = client.get("/organization/webhooks").get_data(as_text=True)
+    assert "Rotation in progress" in listing and new not in listing
+
+
+def test_delete_confirm_page_then_post(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client)
+    pending = factories.make_delivery(endpoint, status="pending")
+    page = client.get(f"/organization/webhooks/{endpoint.id}/delete").get_data(as_text=True)
+    assert "pending deliveries will be cancelled" in page and "1 waiting now" in page
+    listing = client.get("/organization/webhooks").get_data(as_text=True)
+    assert "Its pending deliveries will be cancelled" in listing  # the dialog
+    response = client.post(f"/organization/webhooks/{endpoint.id}/delete", follow_redirects=True)
+    assert "1 pending deliveries were cancelled" in response.get_data(as_text=True)
+    assert "No webhook endpoints yet" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(pending), pending.id).status == "cancelled"
+    assert client.get(f"/organization/webhooks/{endpoint.id}/edit").status_code == 404
+
+
+def test_viewer_sees_table_without_actions_and_gets_403(client, auth, org):
+    endpoint = factories.make_endpoint(org, name="Seen")
+    viewer = factories.make_user(org, "viewer")
+    auth.login(viewer.email)
+    page = client.get("/organization/webhooks").get_data(as_text=True)
+    assert "Seen" in page and "+ Add endpoint" not in page and ">Edit<" not in page
+    for method, path in [("get", "/organization/webhooks/new"),
+                         ("post", "/organization/webhooks/new"),
+                         ("get", f"/organization/webhooks/{endpoint.id}/edit"),
+                         ("post", f"/organization/webhooks/{endpoint.id}/edit"),
+                         ("post", f"/organization/webhooks/{endpoint.id}/rotate"),
+                         ("get", f"/organization/webhooks/{endpoint.id}/delete"),
+                         ("post", f"/organization/webhooks/{endpoint.id}/delete")]:
+        assert getattr(client, method)(path).status_code == 403, path
+
+
+def test_other_organizations_endpoint_is_404(client, auth, org):
+    other = factories.make_endpoint(factories.make_org("Other"), name="Theirs")
+    login_admin(auth, org)
+    assert "Theirs" not in client.get("/organization/webhooks").get_data(as_text=True)
+    for method, path in [("get", f"/organization/webhooks/{other.id}/edit"),
+                         ("post", f"/organization/webhooks/{other.id}/rotate"),
+                         ("post", f"/organization/webhooks/{other.id}/delete")]:
+        assert getattr(client, method)(path).status_code == 404
+
+
+def test_list_page_query_count_does_not_grow_with_rows(client, auth, org, app):
+    from sqlalchemy import event
+
+    login_admin(auth, org)
+    statements = []
+
+    def counting(*args):
+        statements.append(1)
+
+    def queries_for_list():
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", counting)
+        try:
+            client.get("/organization/webhooks")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counting)
+        return len(statements)
+
+    factories.make_endpoint(org)
+    few = queries_for_list()
+    for _ in range(5):
+        factories.make_endpoint(org)
+    assert queries_for_list() == few
