@@ -11,9 +11,9 @@ from app.extensions import db
 class HooklineWorker(SimpleWorker):
     """Runs jobs in this process (no fork per job) with the app loaded once."""
 
-    def perform_job(self, job, queue):
+    def perform_job(self, *args, **kwargs):
         try:
-            return super().perform_job(job, queue)
+            return super().perform_job(*args, **kwargs)
         finally:
             db.session.remove()
 

@@ -2,11 +2,7 @@
 from flask import jsonify
 
 from .. import catalog
-from ..auth import current_org_id
-from ..errors import ApiError
-from ..services import events
 from . import bp
-from .body import json_object
 
 
 @bp.get("/webhook-events")
@@ -25,13 +21,3 @@ def list_event_types():
             "nextCursor": None,
         }
     )
-
-
-@bp.post("/events")
-def emit_event():
-    body = json_object()
-    try:
-        event = events.emit(current_org_id(), body.get("eventType"), body.get("data"))
-    except events.EventError as exc:
-        raise ApiError(422, str(exc), {exc.field: str(exc)}) from exc
-    return jsonify({"eventId": event.id, "deliveries": 0}), 202

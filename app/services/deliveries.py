@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .. import catalog
 from ..extensions import db
 from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, utcnow
-from . import body_templates, payloads, signing, transport
+from . import audit, body_templates, payloads, signing, transport
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,26 @@ def send_test(endpoint, event_type):
     delivery.last_attempt = db.session.execute(
         select(Attempt).where(Attempt.delivery_id == delivery.id).order_by(Attempt.number.desc())
     ).scalars().first()
+    return delivery
+
+
+class TestRefused(ValueError):
+    """A test send was refused; the message is meant for the user."""
+
+
+def test_webhook(org_id, actor, endpoint, event_type):
+    """Send a test of one of the endpoint's event types and audit it; returns the delivery.
+
+    Raises TestRefused when the type is not one the endpoint subscribes to.
+    """
+    if not isinstance(event_type, str) or event_type not in (endpoint.events or []):
+        raise TestRefused("Choose one of the event types this webhook subscribes to")
+    delivery = send_test(endpoint, event_type)
+    audit.record(
+        org_id, actor, "endpoint.test", "endpoint", endpoint.id,
+        {"name": endpoint.name, "event_type": event_type, "delivery_id": delivery.id,
+         "status": delivery.status},
+    )
     return delivery
 
 

@@ -1,9 +1,13 @@
-"""Event ingest: validate an event, store it, register its project."""
-from sqlalchemy import select
+"""Event ingest: validate an event, store it with its deliveries, register its project."""
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
 
 from .. import catalog
 from ..extensions import db
-from ..models import Event, Project
+from ..models import Delivery, Endpoint, Event, Project, utcnow
+from . import payloads
 
 
 class EventError(ValueError):
@@ -59,11 +63,83 @@ def store_event(org_id, event_type, data):
     return event
 
 
+@dataclass
+class Ingested:
+    """An ingested event and the ids of the deliveries created for it."""
+
+    event: Event
+    delivery_ids: list
+
+
+def project_id(data):
+    """The project an event is about: data.project.id, or data.project when it is a string."""
+    project = data.get("project")
+    if isinstance(project, dict):
+        project = project.get("id")
+    if isinstance(project, bool) or not isinstance(project, str | int):
+        return None
+    return str(project)
+
+
+def matches(endpoint, event_type, data):
+    """Whether an endpoint wants this event: subscribed type, project and status filters."""
+    if event_type not in (endpoint.events or []):
+        return False
+    if endpoint.projects and project_id(data) not in endpoint.projects:
+        return False
+    if event_type == "issue.status_changed" and endpoint.statuses:
+        return data.get("status") in endpoint.statuses
+    return True
+
+
+def ingest(org_id, event_type, data):
+    """Store an event and one delivery per matching endpoint in one transaction, then queue.
+
+    Deliveries for paused or disabled endpoints are recorded too and held (not queued)
+    until the endpoint resumes. Redis being down does not fail ingest: the sweeper
+    queues the rows later. Raises EventError for an unknown type or non-object data.
+    """
+    from ..jobs.enqueue import enqueue_deliveries
+
+    event = store_event(org_id, event_type, data)
+    event.id = event.id or str(uuid.uuid4())
+    event.created_at = event.created_at or utcnow()
+    candidates = db.session.execute(
+        select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
+               Endpoint.is_active, Endpoint.disabled_at)
+        .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
+    ).all()
+    chosen = [row for row in candidates if matches(row, event_type, event.data)]
+    payload = payloads.default_payload(event.id, event.type, event.created_at, event.data)
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "org_id": org_id,
+            "endpoint_id": row.id,
+            "event_id": event.id,
+            "event_type": event_type,
+            "payload": payload,
+            "status": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": event.created_at,
+            "next_trigger": "auto",
+            "created_at": event.created_at,
+            "updated_at": event.created_at,
+        }
+        for row in chosen
+    ]
+    db.session.flush()
+    if rows:
+        db.session.execute(insert(Delivery), rows)
+    db.session.commit()
+    sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
+    enqueue_deliveries([r["id"] for r in rows if r["endpoint_id"] in sending])
+    return Ingested(event, [r["id"] for r in rows])
+
+
 def emit(org_id, event_type, data):
     """Ingest one event for an organization; returns the stored Event."""
-    event = store_event(org_id, event_type, data)
-    db.session.commit()
-    return event
+    return ingest(org_id, event_type, data).event
 
 
 def login_data(user, user_agent, path, succeeded):

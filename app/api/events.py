@@ -1,0 +1,52 @@
+"""API calls that start deliveries: the platform's events and test sends."""
+from flask import jsonify
+
+from ..auth import current_org_id, manager_required, principal
+from ..errors import ApiError
+from ..models import Endpoint
+from ..services import deliveries, events
+from ..services.stats import iso
+from . import bp
+from .body import json_object
+
+
+@bp.post("/events")
+def emit_event():
+    body = json_object()
+    try:
+        ingested = events.ingest(current_org_id(), body.get("eventType"), body.get("data"))
+    except events.EventError as exc:
+        raise ApiError(422, str(exc), {exc.field: str(exc)}) from exc
+    return jsonify(
+        {"eventId": ingested.event.id, "deliveries": len(ingested.delivery_ids)}
+    ), 202
+
+
+@bp.post("/webhooks/<endpoint_id>/test")
+@manager_required
+def test_webhook(endpoint_id):
+    body = json_object()
+    endpoint = Endpoint.get_in_org(current_org_id(), endpoint_id)
+    if endpoint is None:
+        raise ApiError(404, "No such webhook")
+    try:
+        delivery = deliveries.test_webhook(
+            current_org_id(), principal(), endpoint, body.get("eventType")
+        )
+    except deliveries.TestRefused as exc:
+        raise ApiError(422, str(exc), {"eventType": str(exc)}) from exc
+    attempt = delivery.last_attempt
+    return jsonify(
+        {
+            "deliveryId": delivery.id,
+            "eventId": delivery.event_id,
+            "eventType": delivery.event_type,
+            "status": delivery.status,
+            "succeeded": bool(attempt and attempt.succeeded),
+            "responseStatus": attempt.response_status if attempt else None,
+            "durationMs": attempt.duration_ms if attempt else None,
+            "responseBody": attempt.response_body if attempt else None,
+            "error": attempt.error if attempt else delivery.last_error,
+            "startedAt": iso(attempt.started_at) if attempt else None,
+        }
+    )
