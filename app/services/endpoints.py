@@ -273,6 +273,21 @@ _CHECKS = {
 }
 
 
+def _unstorable(value, allow_nul):
+    """True if any string inside is not valid UTF-8 text (lone surrogates) or holds NUL."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return not allow_nul and "\x00" in value
+    if isinstance(value, list):
+        return any(_unstorable(item, allow_nul) for item in value)
+    if isinstance(value, dict):
+        return any(_unstorable(item, allow_nul) for pair in value.items() for item in pair)
+    return False
+
+
 def validate(data, endpoint=None):
     """Check endpoint fields (JSON names) for create (endpoint None: all required ones)
     or partial update; returns the clean values of the fields given. Raises EndpointInvalid.
@@ -286,13 +301,16 @@ def validate(data, endpoint=None):
         for required in ("name", "url", "events"):
             data.setdefault(required, None)
     clean, errors, header_rows = {}, {}, {}
+    for key in FIELDS:
+        if key in data and _unstorable(data[key], allow_nul=key == "headers"):
+            errors[key] = "Must be valid text without NUL characters"
     for key, check in _CHECKS.items():
-        if key in data:
+        if key in data and key not in errors:
             try:
                 clean[key] = check(data[key])
             except ValueError as exc:
                 errors[key] = str(exc)
-    if "headers" in data:
+    if "headers" in data and "headers" not in errors:
         existing = custom_headers(endpoint) if endpoint is not None else []
         try:
             clean["headers"], header_rows = _headers(data["headers"], existing)
