@@ -101,6 +101,17 @@ def _host_header(url):
     return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
+def _tls_reason(chain, exc):
+    for error in chain:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {error.verify_message}"
+        if isinstance(error, ssl.SSLError) and error.reason:
+            return error.reason.lower().replace("_", " ")
+        if isinstance(error, ssl.CertificateError):
+            return str(error)
+    return str(exc)
+
+
 def _describe(exc, timeout, host):
     """A short, clear text for a failed send."""
     chain = []
@@ -115,8 +126,7 @@ def _describe(exc, timeout, host):
     if isinstance(exc, requests.exceptions.SSLError) or any(
         isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain
     ):
-        reason = next((e for e in chain if isinstance(e, ssl.SSLError | ssl.CertificateError)), exc)
-        return f"TLS error: {getattr(reason, 'reason', None) or reason}"[:300]
+        return f"TLS error: {_tls_reason(chain, exc)}"[:300]
     if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
         return f"DNS lookup failed for {host}"
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
@@ -126,7 +136,7 @@ def _describe(exc, timeout, host):
     if any(isinstance(e, ProtocolError) for e in chain) or isinstance(
         exc, requests.exceptions.ChunkedEncodingError
     ):
-        return f"Invalid HTTP response: {chain[-1]}"[:300]
+        return f"Invalid HTTP response: {str(chain[-1]).strip()}"[:300]
     return f"Connection failed: {exc.__class__.__name__}"
 
 

@@ -1,0 +1,204 @@
+"""One attempt end to end: ingest, a real worker, a real receiver, the recorded outcome."""
+import hashlib
+import hmac
+import json
+import time
+
+from sqlalchemy import select, update
+from standardwebhooks import Webhook
+
+from app.extensions import db
+from app.models import Delivery, Endpoint, EndpointDailyStat, utcnow
+from app.services import deliveries, events
+from tests.jobs.engine import (
+    attempts_of,
+    delivery,
+    endpoint_row,
+    make_endpoint,
+    run_worker,
+)
+
+
+def emit_one(org, data=None, event_type="scan.completed"):
+    """Emit one event for `org` (an Organization or its id)."""
+    org_id = getattr(org, "id", org)
+    ingested = events.ingest(org_id, event_type, data or {"scan_id": "s-1"})
+    return ingested.event.id, ingested.delivery_ids
+
+
+def test_receiver_verifies_a_delivery_and_gets_every_header(app, org, receiver):
+    endpoint_id, secret = make_endpoint(
+        org, receiver.url + "/hook",
+        headers=[{"name": "X-Api-Key", "value": "key-0123456789-abcd"}],
+    )
+    event_id, [delivery_id] = emit_one(org, {"project": {"id": "p1", "name": "Zoë's app"}})
+    before = int(time.time())
+
+    run_worker(app)
+
+    sent = receiver.wait_for(1)[0]
+    assert (sent.method, sent.path) == ("POST", "/hook")
+    body = sent.body.decode("utf-8")
+    expected_hex = hmac.new(secret.encode("utf-8"), body.encode("utf-8"), hashlib.sha256)
+    assert hmac.compare_digest(expected_hex.hexdigest(), sent.headers["X-Hookline-Signature"])
+    assert Webhook(secret).verify(sent.body, dict(sent.headers))["event_id"] == event_id
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.headers["User-Agent"] == "Hookline-Webhooks/1.0"
+    assert sent.headers["X-Hookline-Event"] == "scan.completed"
+    assert sent.headers["X-Hookline-Delivery"] == delivery_id
+    assert before <= int(sent.headers["X-Hookline-Timestamp"]) <= int(time.time())
+    assert sent.headers["webhook-timestamp"] == sent.headers["X-Hookline-Timestamp"]
+    assert sent.headers["webhook-id"] == event_id
+    assert sent.headers["X-Api-Key"] == "key-0123456789-abcd"
+    assert sent.headers["Host"] == receiver.url.removeprefix("http://")
+    # The bytes that were signed are the bytes of the stored payload.
+    assert sent.body == delivery(delivery_id).payload.encode("utf-8")
+    assert json.loads(sent.body)["data"]["project"]["name"] == "Zoë's app"
+
+    done = delivery(delivery_id)
+    assert (done.status, done.attempt_count, done.last_status_code) == ("delivered", 1, 200)
+    assert done.delivered_at is not None and done.next_attempt_at is None
+    [attempt] = attempts_of(delivery_id)
+    assert (attempt.number, attempt.trigger, attempt.succeeded) == (1, "auto", True)
+    assert attempt.request_headers["X-Api-Key"] == "••••abcd"
+    assert attempt.request_headers["X-Hookline-Signature"] == sent.headers["X-Hookline-Signature"]
+    assert attempt.request_body == body
+    assert (attempt.response_status, attempt.response_body) == (200, "ok")
+
+
+def test_header_prefix_and_user_agent_come_from_settings(make_app, org, receiver):
+    branded = make_app(WEBHOOK_HEADER_PREFIX="X-Acme", WEBHOOK_USER_AGENT="Acme-Hooks/2.0")
+    with branded.app_context():
+        make_endpoint(org, receiver.url)
+        emit_one(org)
+        run_worker(branded)
+        sent = receiver.wait_for(1)[0]
+    assert sent.headers["User-Agent"] == "Acme-Hooks/2.0"
+    assert sent.headers["X-Acme-Event"] == "scan.completed"
+    assert "X-Hookline-Event" not in sent.headers
+
+
+def test_counters_and_daily_series_follow_each_attempt(app, org, receiver):
+    endpoint_id, _ = make_endpoint(org, receiver.url)
+    org_id = org.id
+    receiver.queue(500, 200, 404)
+    for _ in range(3):
+        emit_one(org_id)
+        run_worker(app)
+    receiver.wait_for(3)
+
+    row = endpoint_row(endpoint_id)
+    assert (row.total_attempts, row.successful_attempts, row.failed_attempts) == (3, 1, 2)
+    assert row.consecutive_failures == 1 and row.last_attempt_ok is False
+    assert row.last_attempt_at is not None and row.last_delivery_at is not None
+    day = db.session.execute(select(EndpointDailyStat)).scalar_one()
+    assert (day.day, day.successful, day.failed) == (utcnow().date(), 1, 2)
+
+
+def test_custom_body_template_is_sent_and_signed(app, org, receiver):
+    _, secret = make_endpoint(
+        org, receiver.url, bodyTemplate='{"text": "{{event_type}}: {{data.scan_id}}"}'
+    )
+    emit_one(org, {"scan_id": "s-42"})
+    run_worker(app)
+    sent = receiver.wait_for(1)[0]
+    assert sent.body == b'{"text":"scan.completed: s-42"}'
+    assert Webhook(secret).verify(sent.body, dict(sent.headers), json_parse=False) is None
+
+
+def test_invalid_custom_body_fails_without_sending(app, org, receiver):
+    endpoint_id, _ = make_endpoint(org, receiver.url)
+    db.session.execute(
+        update(Endpoint).where(Endpoint.id == endpoint_id).values(body_template='{"a": }')
+    )
+    db.session.commit()
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+
+    [attempt] = attempts_of(delivery_id)
+    assert attempt.error.startswith("Custom body is not valid JSON: ")
+    assert attempt.response_status is None
+    assert delivery(delivery_id).status == "failed"
+    assert receiver.requests == []
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(app, org, receiver):
+    make_endpoint(org, receiver.url)
+    receiver.answer(redirect=receiver.url + "/elsewhere")
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+
+    assert len(receiver.requests) == 1
+    [attempt] = attempts_of(delivery_id)
+    assert attempt.response_status == 302
+    assert attempt.error == f"Redirect to {receiver.url}/elsewhere not followed"
+    assert delivery(delivery_id).status == "failed"
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_timeout(make_app, org, receiver):
+    quick = make_app(WEBHOOK_TIMEOUT_SECONDS=1)
+    with quick.app_context():
+        make_endpoint(org, receiver.url)
+        receiver.answer(delay=2)
+        _, [delivery_id] = emit_one(org)
+        run_worker(quick)
+        [attempt] = attempts_of(delivery_id)
+    assert attempt.error == "Timed out after 1 s"
+    assert attempt.duration_ms >= 1000
+
+
+def test_connection_refused_is_recorded(app, org):
+    from app.embedded_redis import free_port
+
+    make_endpoint(org, f"http://127.0.0.1:{free_port()}/")
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+    assert attempts_of(delivery_id)[0].error == "Connection refused"
+
+
+def test_unresolvable_host_is_a_dns_failure(app, org):
+    make_endpoint(org, "http://no-such-host.invalid/")
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+    assert attempts_of(delivery_id)[0].error == "DNS lookup failed for no-such-host.invalid"
+
+
+def test_response_body_is_kept_up_to_4_kb(app, org, receiver):
+    make_endpoint(org, receiver.url)
+    receiver.answer(200, b"x" * 10_000)
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+    assert attempts_of(delivery_id)[0].response_body == "x" * 4096
+
+
+def test_a_second_claim_of_the_same_delivery_gets_nothing(app, org, receiver):
+    make_endpoint(org, receiver.url)
+    receiver.answer(503)
+    _, [delivery_id] = emit_one(org)
+    assert deliveries.claim(delivery_id) is not None
+    assert deliveries.claim(delivery_id) is None
+    assert deliveries.attempt(delivery_id) is None
+    assert receiver.requests == []
+
+
+def test_a_paused_endpoint_gets_no_automatic_attempt_but_a_manual_one(app, org, receiver):
+    endpoint_id, _ = make_endpoint(org, receiver.url)
+    org_id = org.id
+    receiver.queue(500)
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+    db.session.execute(update(Endpoint).where(Endpoint.id == endpoint_id).values(is_active=False))
+    db.session.commit()
+    db.session.execute(update(Delivery).values(next_attempt_at=utcnow()))
+    db.session.commit()
+
+    assert deliveries.attempt(delivery_id) is None
+    assert deliveries.request_attempts(org_id, [delivery_id], "manual") == [delivery_id]
+    run_worker(app)
+
+    assert len(receiver.wait_for(2)) == 2
+    attempts = attempts_of(delivery_id)
+    assert [(a.number, a.trigger, a.succeeded) for a in attempts] == [
+        (1, "auto", False), (2, "manual", True)
+    ]
+    assert delivery(delivery_id).status == "delivered"

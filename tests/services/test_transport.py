@@ -1,0 +1,190 @@
+"""The HTTP client: checked and pinned addresses, clear errors, one pooled session."""
+import socket
+import ssl
+import struct
+import threading
+
+import pytest
+import requests
+
+from app.services import transport
+from tests import factories
+from tests.jobs.engine import attempts_of, make_endpoint, run_worker
+
+
+def loopback_name():
+    """A hostname (not an IP literal) that resolves to 127.0.0.1 on this machine."""
+    for name in (socket.gethostname(), "localhost"):
+        try:
+            if {info[4][0] for info in socket.getaddrinfo(name, 80)} == {"127.0.0.1"}:
+                return name
+        except OSError:
+            continue
+    pytest.skip("no hostname resolves to 127.0.0.1 here")
+
+
+def test_the_connection_goes_to_the_pinned_address_with_the_hosts_name(receiver):
+    port = receiver.url.rsplit(":", 1)[1]
+    prepared = requests.Request(
+        "POST", f"http://hooks.unresolvable.invalid:{port}/in", data=b"{}",
+        headers={"Host": f"hooks.unresolvable.invalid:{port}"},
+    ).prepare()
+    prepared.pinned_ip = "127.0.0.1"
+
+    response = transport.session().send(prepared, timeout=2, allow_redirects=False)
+    response.close()
+
+    assert response.status_code == 200
+    sent = receiver.wait_for(1)[0]
+    assert sent.headers["Host"] == f"hooks.unresolvable.invalid:{port}"
+    assert sent.path == "/in"
+
+
+def test_one_session_per_process():
+    assert transport.session() is transport.session()
+
+
+def test_a_name_resolving_to_loopback_is_blocked_at_send_time(make_app, org, receiver):
+    name = loopback_name()
+    port = receiver.url.rsplit(":", 1)[1]
+    make_endpoint(org, f"http://{name}:{port}/hook")
+    org_id = org.id
+    strict = make_app(WEBHOOK_ALLOW_PRIVATE_TARGETS=False)
+    with strict.app_context():
+        from app.services import events
+
+        [delivery_id] = events.ingest(org_id, "scan.completed", {}).delivery_ids
+        run_worker(strict)
+        [attempt] = attempts_of(delivery_id)
+    assert attempt.error.startswith("Blocked address: ")
+    assert "127.0.0.1" in attempt.error or name in attempt.error
+    assert attempt.response_status is None
+    assert receiver.requests == []
+
+
+def test_private_targets_are_reachable_when_the_setting_allows_them(app, org, receiver):
+    endpoint = factories.make_endpoint(org, url=receiver.url)
+    outcome = transport.post(
+        endpoint.url, b"{}", {"Content-Type": "application/json"}, timeout=2, allow_private=True
+    )
+    assert (outcome.ok, outcome.status, outcome.error) == (True, 200, None)
+
+
+def test_a_blocked_literal_address_is_refused_without_connecting(receiver):
+    outcome = transport.post(receiver.url, b"{}", {}, timeout=2, allow_private=False)
+    assert outcome.error.startswith("Blocked address: ")
+    assert receiver.requests == []
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads one request and answers with `behaviour`."""
+
+    def __init__(self, behaviour, read_first=True):
+        self.behaviour = behaviour
+        self.read_first = read_first
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.thread = threading.Thread(target=self._serve)
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            if self.read_first:
+                conn.recv(65536)
+            self.behaviour(conn)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join()
+        self.sock.close()
+
+
+def reset(conn):
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def garbage(conn):
+    conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+
+def test_a_reset_connection_is_reported():
+    with RawServer(reset) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=2, allow_private=True)
+    assert outcome.error == "Connection reset"
+
+
+def test_a_malformed_response_is_reported():
+    with RawServer(garbage) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=2, allow_private=True)
+    assert outcome.error.startswith("Invalid HTTP response: ")
+    assert outcome.status is None
+
+
+def self_signed(tmp_path, name):
+    """A certificate and key for `name`, signed by nobody a client trusts."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))
+    return cert_path, key_path
+
+
+def test_tls_to_a_pinned_address_sends_the_hostname_and_checks_the_certificate(tmp_path):
+    cert, key = self_signed(tmp_path, "hooks.example.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    seen = []
+    context.sni_callback = lambda sock, server_name, ctx: seen.append(server_name)
+
+    def handshake(conn):
+        try:
+            with context.wrap_socket(conn, server_side=True):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+
+    with RawServer(handshake, read_first=False) as server:
+        port = server.url.rsplit(":", 1)[1].rstrip("/")
+        prepared = requests.Request(
+            "POST", f"https://hooks.example.test:{port}/", data=b"{}",
+            headers={"Host": f"hooks.example.test:{port}"},
+        ).prepare()
+        prepared.pinned_ip = "127.0.0.1"
+        with pytest.raises(requests.exceptions.SSLError) as failed:
+            transport.session().send(prepared, timeout=2, allow_redirects=False)
+
+    assert seen == ["hooks.example.test"]
+    assert transport._describe(failed.value, 2, "hooks.example.test") == (
+        "TLS error: certificate verify failed: self-signed certificate"
+    )
+
+
+def test_tls_to_a_plain_http_server_is_a_tls_error(receiver):
+    outcome = transport.post(
+        receiver.url.replace("http://", "https://"), b"{}", {}, timeout=2, allow_private=True
+    )
+    assert outcome.error == "TLS error: wrong version number"
