@@ -141,3 +141,21 @@ def test_duplicate_header_names_are_refused(app):
 def test_mask_shows_at_most_the_last_four_characters():
     assert endpoints.mask("Bearer abcdefgh") == "••••efgh"
     assert endpoints.mask("short") == "••••"
+
+
+def test_demo_endpoints_are_paused_and_of_different_types(app):
+    from app.demo import load_demo
+
+    org_id = load_demo()["org_id"]
+    found = endpoints.list_endpoints(org_id)
+    assert sorted(endpoint.type for endpoint in found) == ["jira", "pagerduty", "slack"]
+    assert {endpoints.health_status(endpoint) for endpoint in found} == {"paused"}
+    assert all(endpoint.created_by_name == "admin@example.com" for endpoint in found)
+
+
+def test_text_that_cannot_be_stored_is_refused(app):
+    with pytest.raises(endpoints.EndpointInvalid) as caught:
+        endpoints.validate({**BASE, "name": "a\x00b", "description": "\ud800",
+                            "bodyTemplate": '{"a": "\x00"}', "projects": ["p\x00"]})
+    assert set(caught.value.fields) == {"name", "description", "bodyTemplate", "projects"}
+    assert caught.value.fields["name"] == "Must be valid text without NUL characters"
