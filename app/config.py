@@ -94,6 +94,7 @@ def load_settings():
         "WEBHOOK_HEADER_PREFIX": os.environ.get("WEBHOOK_HEADER_PREFIX") or "X-Hookline",
         "WEBHOOK_USER_AGENT": os.environ.get("WEBHOOK_USER_AGENT") or "Hookline-Webhooks/1.0",
         "WEBHOOK_RETENTION_DAYS": _int("WEBHOOK_RETENTION_DAYS", 90),
+        "WEBHOOK_PURGE_SECONDS": _int("WEBHOOK_PURGE_SECONDS", 3600),
         "WEBHOOK_SWEEP_SECONDS": _int("WEBHOOK_SWEEP_SECONDS", 30),
         "WEBHOOK_SECRET_GRACE_HOURS": _int("WEBHOOK_SECRET_GRACE_HOURS", 24),
         "WEBHOOK_SCHEDULER_INTERVAL": float(os.environ.get("WEBHOOK_SCHEDULER_INTERVAL") or 0.5),

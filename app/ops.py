@@ -1,10 +1,15 @@
-"""Operational routes outside the admin and API: health check."""
-from flask import Blueprint, current_app, jsonify
+"""Operational routes outside the admin and API: health check and Prometheus metrics."""
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import ApiError
 from .extensions import db
+from .services import metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -27,3 +32,26 @@ def healthz():
     return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), (
         200 if healthy else 503
     )
+
+
+LOCAL_ADDRESSES = ("127.0.0.1", "::1")
+
+
+def _check_metrics_access():
+    token = current_app.config["METRICS_TOKEN"]
+    if token:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), token.encode()
+        ):
+            raise ApiError(401, "Send Authorization: Bearer <METRICS_TOKEN>")
+    elif request.remote_addr not in LOCAL_ADDRESSES:
+        raise ApiError(403, "Metrics are served to localhost only unless METRICS_TOKEN is set")
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    _check_metrics_access()
+    grace = 2 * current_app.config["WEBHOOK_SWEEP_SECONDS"]
+    body = metrics.render(current_app.task_queue, grace)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)

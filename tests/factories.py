@@ -76,3 +76,12 @@ def make_attempt(delivery, number=None, succeeded=False, **fields):
     db.session.add(attempt)
     db.session.commit()
     return attempt
+
+
+def db_endpoint(endpoint_id):
+    """The endpoint row with this id, as stored now."""
+    from app.extensions import db
+    from app.models import Endpoint
+
+    db.session.expire_all()
+    return db.session.get(Endpoint, endpoint_id)

@@ -19,4 +19,4 @@ def _authenticate():
     g.principal = token
 
 
-from . import events, openapi, routes, webhooks  # noqa: E402,F401
+from . import events, history, openapi, routes, webhooks  # noqa: E402,F401

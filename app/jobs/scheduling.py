@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 # modules append their periodic jobs here.
 PERIODIC_JOBS = [
     ("hookline-sweeper", "app.jobs.sweeper.sweep", "WEBHOOK_SWEEP_SECONDS"),
+    ("hookline-retention", "app.jobs.retention.purge_history", "WEBHOOK_PURGE_SECONDS"),
 ]
 
 

@@ -1,7 +1,7 @@
 """Endpoint statistics (SPEC §7): counters kept on the endpoint plus a 14-day daily series."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import EndpointDailyStat, utcnow
@@ -61,3 +61,30 @@ def endpoint_stats(endpoints, days=14, today=None) -> dict:
             ],
         }
     return result
+
+
+def organization_daily(org_id, days=14, today=None):
+    """The organization's daily series (every endpoint, deleted ones too): `days` entries of
+    {"date", "successful", "failed"}, oldest first, from one grouped query."""
+    today = today or utcnow().date()
+    first_day = today - timedelta(days=days - 1)
+    rows = db.session.execute(
+        select(
+            EndpointDailyStat.day,
+            func.sum(EndpointDailyStat.successful),
+            func.sum(EndpointDailyStat.failed),
+        )
+        .where(
+            EndpointDailyStat.org_id == org_id,
+            EndpointDailyStat.day >= first_day,
+            EndpointDailyStat.day <= today,
+        )
+        .group_by(EndpointDailyStat.day)
+    ).all()
+    totals = {day: (int(ok or 0), int(failed or 0)) for day, ok, failed in rows}
+    series = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        ok, failed = totals.get(day, (0, 0))
+        series.append({"date": day.isoformat(), "successful": ok, "failed": failed})
+    return series

@@ -1,0 +1,159 @@
+"""API: delivery history, one delivery, manual retry, replay, statistics and the CSV export."""
+import json
+
+from flask import Response, request, stream_with_context
+
+from ..auth import current_org_id, manager_required, principal
+from ..errors import ApiError
+from ..models import Endpoint
+from ..services import audit, deliveries, export, history, stats
+from . import bp
+from .body import json_object
+from .serializers import iso
+
+
+def delivery_json(delivery):
+    """The §9 Delivery object."""
+    return {
+        "id": delivery.id,
+        "webhookId": delivery.endpoint_id,
+        "eventId": delivery.event_id,
+        "eventType": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempt_count,
+        "nextAttemptAt": iso(delivery.next_attempt_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error,
+        "createdAt": iso(delivery.created_at),
+        "deliveredAt": iso(delivery.delivered_at),
+    }
+
+
+def attempt_json(attempt):
+    """One attempt of the detail call's attemptList."""
+    return {
+        "number": attempt.number,
+        "trigger": attempt.trigger,
+        "startedAt": iso(attempt.started_at),
+        "durationMs": attempt.duration_ms,
+        "requestHeaders": attempt.request_headers or {},
+        "requestBody": attempt.request_body,
+        "responseStatus": attempt.response_status,
+        "responseHeaders": attempt.response_headers or {},
+        "responseBody": attempt.response_body,
+        "error": attempt.error,
+    }
+
+
+def _limit(default=history.PAGE_SIZE, maximum=history.MAX_PAGE_SIZE):
+    text = request.args.get("limit")
+    if text is None or text == "":
+        return default
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= maximum:
+        raise ApiError(400, f"limit must be a whole number from 1 to {maximum}",
+                       {"limit": f"must be 1 to {maximum}"})
+    return limit
+
+
+def _filters():
+    filters, errors = history.read_filters(current_org_id(), request.args)
+    if errors:
+        raise ApiError(422, "Invalid filter: " + "; ".join(errors.values()), errors)
+    return filters
+
+
+def _live_endpoint(endpoint_id):
+    endpoint = Endpoint.get_in_org(current_org_id(), endpoint_id)
+    if endpoint is None:
+        raise ApiError(404, "Webhook not found")
+    return endpoint
+
+
+@bp.get("/webhooks/<endpoint_id>/deliveries")
+def endpoint_deliveries(endpoint_id):
+    endpoint = _live_endpoint(endpoint_id)
+    rows = history.recent_deliveries(current_org_id(), endpoint.id, _limit(maximum=50))
+    return {"data": [delivery_json(row) for row in rows], "nextCursor": None}
+
+
+@bp.get("/webhooks/<endpoint_id>/stats")
+def endpoint_stats(endpoint_id):
+    endpoint = _live_endpoint(endpoint_id)
+    return stats.endpoint_stats([endpoint])[endpoint.id]
+
+
+@bp.get("/webhook-deliveries")
+def list_deliveries():
+    filters, limit = _filters(), _limit()
+    try:
+        rows, next_cursor = history.history_page(
+            current_org_id(), filters, request.args.get("cursor"), limit
+        )
+    except history.CursorError as exc:
+        raise ApiError(400, "Invalid cursor: pass back a nextCursor value unchanged",
+                       {"cursor": str(exc)}) from exc
+    return {"data": [delivery_json(row) for row in rows], "nextCursor": next_cursor}
+
+
+@bp.get("/webhook-deliveries/export.csv")
+def export_deliveries():
+    org_id, filters = current_org_id(), _filters()
+    audit.record(org_id, principal(), "delivery.export", "delivery", None,
+                 {"filters": filters.as_dict()})
+    response = Response(
+        stream_with_context(export.csv_chunks(org_id, filters)), mimetype="text/csv"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
+    return response
+
+
+@bp.get("/webhook-deliveries/<delivery_id>")
+def get_delivery(delivery_id):
+    delivery = history.get_delivery(current_org_id(), delivery_id)
+    if delivery is None:
+        raise ApiError(404, "Delivery not found")
+    body = delivery_json(delivery)
+    body["payload"] = json.loads(delivery.payload)
+    body["attemptList"] = [attempt_json(a) for a in history.attempts_of(delivery)]
+    return body
+
+
+@bp.post("/webhook-deliveries/<delivery_id>/retry")
+@manager_required
+def retry_delivery(delivery_id):
+    org_id = current_org_id()
+    delivery = history.get_delivery(org_id, delivery_id)
+    if delivery is None:
+        raise ApiError(404, "Delivery not found")
+    if delivery.status not in history.RETRYABLE:
+        raise ApiError(409, f"Only failed or exhausted deliveries can be retried; this one is "
+                            f"{delivery.status}")
+    if delivery.endpoint.deleted_at is not None:
+        raise ApiError(409, "The webhook of this delivery was deleted; it cannot be retried")
+    if not deliveries.request_attempts(org_id, [delivery.id], "manual"):
+        raise ApiError(409, "This delivery changed meanwhile and was not retried")
+    audit.record(org_id, principal(), "delivery.retry", "delivery", delivery.id,
+                 {"webhook": delivery.endpoint_id, "eventType": delivery.event_type})
+    return delivery_json(history.get_delivery(org_id, delivery.id)), 202
+
+
+@bp.post("/webhooks/<endpoint_id>/replay")
+@manager_required
+def replay_endpoint(endpoint_id):
+    endpoint = _live_endpoint(endpoint_id)
+    since_text = json_object().get("since")
+    try:
+        if not isinstance(since_text, str):
+            raise ValueError
+        since = history.parse_moment(since_text)
+    except (ValueError, OverflowError):
+        message = "since must be an ISO-8601 date-time, e.g. 2025-01-15T14:30:00Z"
+        raise ApiError(422, message, {"since": message}) from None
+    count = deliveries.replay(current_org_id(), endpoint.id, since)
+    audit.record(current_org_id(), principal(), "endpoint.replay", "endpoint", endpoint.id,
+                 {"name": endpoint.name, "since": since.isoformat(), "count": count})
+    return {"replayed": count}, 202

@@ -1,0 +1,65 @@
+"""CSV export service: header, one row per delivery, filters, formula neutralization."""
+import csv
+import io
+from datetime import UTC, date, datetime
+
+from app.services import export, history
+from tests import factories
+
+
+def read_csv(org_id, filters=None):
+    chunks = list(export.csv_chunks(org_id, filters or history.HistoryFilters()))
+    return chunks, list(csv.reader(io.StringIO("".join(chunks))))
+
+
+def test_rows_carry_every_column_newest_first(org):
+    endpoint = factories.make_endpoint(org, "Slack alerts", url="https://hooks.example.test/a")
+    old = factories.make_delivery(endpoint, "failed", "scan.failed", attempt_count=2,
+                                  last_status_code=500, last_error="HTTP 500",
+                                  created_at=datetime(2025, 1, 1, tzinfo=UTC))
+    new = factories.make_delivery(endpoint, "delivered", created_at=datetime(2025, 1, 2,
+                                                                             tzinfo=UTC),
+                                  delivered_at=datetime(2025, 1, 2, 0, 0, 1, tzinfo=UTC),
+                                  attempt_count=1, last_status_code=200)
+    _, rows = read_csv(org.id)
+    assert rows[0] == list(export.HEADER)
+    assert [row[0] for row in rows[1:]] == [new.id, old.id]
+    assert rows[2] == [old.id, "2025-01-01T00:00:00+00:00", "Slack alerts",
+                       "https://hooks.example.test/a", "scan.failed", old.event_id, "failed",
+                       "2", "500", "HTTP 500", ""]
+    assert rows[1][-1] == "2025-01-02T00:00:01+00:00"
+
+
+def test_formula_cells_are_neutralized(org):
+    endpoint = factories.make_endpoint(org, "=HYPERLINK(\"http://evil\")")
+    factories.make_delivery(endpoint, "failed", last_error="-2+3")
+    factories.make_delivery(endpoint, "failed", last_error="@SUM(A1)")
+    factories.make_delivery(endpoint, "failed", last_error="\tcmd")
+    _, rows = read_csv(org.id)
+    assert {row[2] for row in rows[1:]} == {"'=HYPERLINK(\"http://evil\")"}
+    assert sorted(row[9] for row in rows[1:]) == ["'\tcmd", "'-2+3", "'@SUM(A1)"]
+    assert export.neutralize("+1") == "'+1" and export.neutralize("\rx") == "'\rx"
+    assert export.neutralize("plain") == "plain" and export.neutralize(None) == ""
+
+
+def test_export_applies_filters_and_tenancy(org):
+    endpoint = factories.make_endpoint(org)
+    wanted = factories.make_delivery(endpoint, "exhausted")
+    factories.make_delivery(endpoint, "delivered")
+    factories.make_delivery(factories.make_endpoint(factories.make_org()), "exhausted")
+    filters, _ = history.read_filters(org.id, {"status": "exhausted"})
+    _, rows = read_csv(org.id, filters)
+    assert [row[0] for row in rows[1:]] == [wanted.id]
+
+
+def test_export_streams_in_chunks(org):
+    endpoint = factories.make_endpoint(org)
+    for _ in range(export.ROWS_PER_CHUNK * 2 + 5):
+        factories.make_delivery(endpoint)
+    chunks, rows = read_csv(org.id)
+    assert len(rows) == export.ROWS_PER_CHUNK * 2 + 6
+    assert len(chunks) == 3
+
+
+def test_file_name_is_dated():
+    assert export.filename(date(2025, 1, 15)) == "hookline-deliveries-20250115.csv"
