@@ -1,6 +1,6 @@
 """The one place that talks to rq-scheduler: retries at a time, periodic jobs by stable id."""
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -37,8 +37,12 @@ def schedule_attempt(delivery_id, at):
     Never raises when Redis is unreachable: the delivery's next_attempt_at is in the
     database and the sweeper queues it once it is due.
     """
+    when = to_naive_utc(at)
+    if when.microsecond:
+        # rq-scheduler keeps whole seconds and would otherwise queue the job before it is due.
+        when = when.replace(microsecond=0) + timedelta(seconds=1)
     try:
-        scheduler().enqueue_at(to_naive_utc(at), DELIVER, [delivery_id], job_result_ttl=0)
+        scheduler().enqueue_at(when, DELIVER, [delivery_id], job_result_ttl=0)
     except (RedisError, OSError) as exc:
         log.warning("Could not schedule delivery %s (%s); the sweeper will", delivery_id, exc)
 

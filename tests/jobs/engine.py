@@ -18,9 +18,20 @@ def make_endpoint(org, url, events=("scan.completed",), **data):
     return endpoint.id, secret
 
 
+class BurstWorker(HooklineWorker):
+    """The production worker without its command channel, whose thread takes a second to
+    stop; a burst run in a test has nobody to send it commands."""
+
+    def subscribe(self):
+        self.pubsub_thread = None
+
+    def unsubscribe(self):
+        pass
+
+
 def run_worker(app):
     """Run every queued job with the real (non-forking) worker, then return."""
-    worker = HooklineWorker([app.task_queue], connection=app.redis)
+    worker = BurstWorker([app.task_queue], connection=app.redis)
     worker.work(burst=True, logging_level="WARNING")
 
 
