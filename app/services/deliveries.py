@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 WAITING = ("pending", "failed")
 RETRYABLE = ("failed", "exhausted")
 USER_TRIGGERS = ("manual", "test")
-# A killed worker's claim expires this long after its timeout would have.
-LEASE_MARGIN_SECONDS = 30
+# A claim outlives the longest send (the timeout) with room for resolving the host and
+# recording; a killed worker's claim then expires and the sweeper picks the delivery up.
+LEASE_MARGIN_SECONDS = 5
 
 
 def max_attempts(policy):
@@ -199,7 +200,9 @@ def claim(delivery_id, now=None):
     test attempts. Commits the lease.
     """
     now = now or utcnow()
-    lease = timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + LEASE_MARGIN_SECONDS)
+    lease = timedelta(
+        seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + LEASE_MARGIN_SECONDS
+    )
     endpoint_live = select(Endpoint.id).where(
         Endpoint.id == Delivery.endpoint_id, Endpoint.deleted_at.is_(None)
     )
