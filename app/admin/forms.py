@@ -36,6 +36,7 @@ class HeaderRowForm(Form):
 
     name = StringField("Header name")
     value = StringField("Value")
+    remove = BooleanField("Remove")
 
 
 class EndpointForm(FlaskForm):

@@ -68,8 +68,11 @@ def _form_data(form, endpoint=None):
         "events": form.events.data or [],
         "projects": form.projects.data or [],
         "statuses": form.statuses.data or [],
-        "headers": [{"name": row.form.name.data or "", "value": row.form.value.data or ""}
-                    for row in form.headers],
+        "headers": [
+            {"name": "", "value": ""} if row.form.remove.data
+            else {"name": row.form.name.data or "", "value": row.form.value.data or ""}
+            for row in form.headers
+        ],
         "bodyTemplate": form.body_template.data,
         "retryPolicy": form.retry_policy.data,
     }

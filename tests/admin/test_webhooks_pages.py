@@ -1,5 +1,6 @@
 """Endpoint pages: list, add with the secret shown once, edit, pause/resume, rotate, delete."""
 import re
+import socket
 
 import pytest
 from sqlalchemy import func, select
@@ -74,6 +75,29 @@ def test_add_shows_secret_once_then_list_shows_row(client, auth, org):
         ({"url": "https://a:b@93.184.215.14/"}, "url", "username or password"),
         ({"url": "https://10.1.2.3/"}, "url", "blocked address"),
         ({"url": "https://localhost/"}, "url", "blocked address"),
+        ({"url": "https://169.254.169.254/latest/meta-data"}, "url", "blocked address"),
+        ({"url": "https://100.64.0.7/"}, "url", "blocked address"),
+        ({"url": "https://224.0.0.251/"}, "url", "blocked address"),
+        ({"url": "https://0.0.0.0/"}, "url", "blocked address"),
+        ({"url": "https://[::1]/"}, "url", "blocked address"),
+        ({"url": "https://[::ffff:127.0.0.1]/"}, "url", "blocked address"),
+        ({"url": "https://[fd00::1]/"}, "url", "blocked address"),
+        ({"url": "https://[fe80::1]/"}, "url", "blocked address"),
+        ({"url": "https://2130706433/"}, "url", "blocked address"),
+        ({"url": "https://0177.0.0.1/"}, "url", "blocked address"),
+        ({"url": "https://0x7f.0.0.1/"}, "url", "blocked address"),
+        ({"url": "https://" + socket.gethostname() + "/"}, "url", "resolves to a blocked"),
+        ({"url": "https://93.184.215.14/" + "p" * 2100}, "url", "at most 2048"),
+        ({"events": ["scan.exploded"]}, "events", "Unknown event type"),
+        ({"statuses": ["asleep"]}, "statuses", "Unknown issue status"),
+        ({"retry_policy": "eager"}, "retry_policy", "Retry policy must be one of"),
+        ({"type": "fax"}, "type", "Type must be one of"),
+        ({"headers-0-name": "Bad Header", "headers-0-value": "v"}, "headers-0-name",
+         "is not valid"),
+        ({"headers-0-name": "X-Big", "headers-0-value": "v" * 4097}, "headers-0-name",
+         "at most 4 KB"),
+        ({"headers-0-name": "Webhook-Signature", "headers-0-value": "v"}, "headers-0-name",
+         "set by Hookline"),
         ({"events": []}, "events", "Choose at least one event"),
         ({"name": ""}, "name", "Name is required"),
         ({"description": "d" * 501}, "description", "at most 500"),
@@ -93,8 +117,21 @@ def test_invalid_input_shows_message_next_to_field_and_saves_nothing(
     text = response.get_data(as_text=True)
     assert "Nothing was saved" in text
     # The message follows its field's input in the page.
-    position = text.index(f'id="{field_id}"' if field_id != "events" else 'name="events"')
+    grouped = field_id in ("events", "statuses", "retry_policy")
+    position = text.index(f'name="{field_id}"' if grouped else f'id="{field_id}"')
     assert message in text[position:position + 6000]
+    assert count() == 0
+
+
+def test_more_than_twenty_headers_is_refused(client, auth, org):
+    login_admin(auth, org)
+    rows = {}
+    for index in range(21):
+        rows[f"headers-{index}-name"] = f"X-H{index}"
+        rows[f"headers-{index}-value"] = "v"
+    response = client.post("/organization/webhooks/new", data=form(**rows))
+    assert response.status_code == 422
+    assert "At most 20 custom headers are allowed" in response.get_data(as_text=True)
     assert count() == 0
 
 
@@ -159,6 +196,18 @@ def test_edit_keeps_blank_header_values_and_changes_fields(client, auth, org):
     db.session.expire_all()
     assert endpoints.custom_headers(db.session.get(Endpoint, endpoint.id)) == [
         ("X-Second", "two-2222")]
+
+
+def test_remove_checkbox_drops_a_saved_header(client, auth, org):
+    login_admin(auth, org)
+    endpoint = make(client, **{"headers-0-name": "X-One", "headers-0-value": "one-1111",
+                               "headers-1-name": "X-Two", "headers-1-value": "two-2222"})
+    client.post(f"/organization/webhooks/{endpoint.id}/edit", data=form(
+        is_active="y", **{"headers-0-name": "X-One", "headers-0-remove": "y",
+                          "headers-1-name": "X-Two"}))
+    db.session.expire_all()
+    assert endpoints.custom_headers(db.session.get(Endpoint, endpoint.id)) == [
+        ("X-Two", "two-2222")]
 
 
 def test_invalid_edit_saves_nothing(client, auth, org):
