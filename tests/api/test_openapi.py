@@ -1,15 +1,14 @@
 """The OpenAPI document, and schemathesis checking the running app against it."""
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
-from sqlalchemy import select
 
 from app.api import openapi
-from app.extensions import db
-from app.models import Endpoint
 
 from .. import factories
 
@@ -33,10 +32,10 @@ def test_document_describes_every_endpoint_call(api):
     # Each documented path and method is a route of the running app.
     from flask import current_app
 
-    rules = {(rule.rule, method) for rule in current_app.url_map.iter_rules()
-             for method in rule.methods}
+    rules = {(re.sub(r"<\w+>", "{id}", rule.rule), method)
+             for rule in current_app.url_map.iter_rules() for method in rule.methods}
     for path, item in paths.items():
-        rule = "/api/sch/org" + path.replace("{id}", "<endpoint_id>")
+        rule = "/api/sch/org" + path
         for method in item:
             if method != "parameters":
                 assert (rule, method.upper()) in rules, (path, method)
@@ -48,8 +47,11 @@ def config_overrides():
     return {"WEBHOOK_ALLOW_HTTP": False, "WEBHOOK_ALLOW_PRIVATE_TARGETS": False}
 
 
+# /test sends a request at once, in the calling process: generated endpoints have arbitrary
+# URLs, so it is left to the tests that point endpoints at the local receiver.
+SENDS_NOW = ("/webhooks/{id}/test",)
 OPERATIONS = [(path, method.upper()) for path, build in openapi.PATHS.items()
-              for method in build() if method != "parameters"]
+              for method in build() if method != "parameters" and path not in SENDS_NOW]
 CHECKS = [st_checks.not_a_server_error, st_checks.status_code_conformance,
           st_checks.content_type_conformance, st_checks.response_schema_conformance]
 
@@ -73,10 +75,8 @@ def test_running_app_conforms_and_never_answers_5xx(app, org, token, path, metho
     @given(case=operation.as_strategy(generation_mode=mode), aim=st.booleans())
     def run(case, aim):
         if aim and case.path_parameters and "id" in case.path_parameters:
-            # Aim at a live endpoint too, so reads and changes are exercised, not only 404s.
-            current = db.session.execute(
-                select(Endpoint.id).where(Endpoint.deleted_at.is_(None))).scalars().first()
-            case.path_parameters = {**case.path_parameters, "id": current or live_id}
+            # Aim at the seeded endpoint too, so reads and changes are exercised, not only 404s.
+            case.path_parameters = {**case.path_parameters, "id": live_id}
         response = case.call(headers=headers)
         calls.append(response.status_code)
         assert response.status_code < 500, response.text
