@@ -1,7 +1,10 @@
 """Worker processes: `python worker.py` runs jobs; `python worker.py scheduler` runs retries."""
 import logging
 import sys
+import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
 from app import create_app
@@ -16,6 +19,26 @@ class HooklineWorker(SimpleWorker):
             return super().perform_job(*args, **kwargs)
         finally:
             db.session.remove()
+
+
+# How long to wait before trying Redis again after it went away.
+RECONNECT_SECONDS = 1
+
+log = logging.getLogger("hookline.worker")
+
+
+def keep_running(run, *args):
+    """Run `run(*args)`, starting it again whenever Redis goes away, until it returns.
+
+    Losing Redis must not end the process: the database holds every delivery, and the
+    scheduler registers its periodic jobs again (the sweeper among them) on each start.
+    """
+    while True:
+        try:
+            return run(*args)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("Redis is unreachable (%s); trying again in %s s", exc, RECONNECT_SECONDS)
+            time.sleep(RECONNECT_SECONDS)
 
 
 def run_worker(app, burst=False):
@@ -36,11 +59,11 @@ def main(argv):
     app = create_app()
     with app.app_context():
         if len(argv) > 1 and argv[1] == "scheduler":
-            run_scheduler(app)
+            keep_running(run_scheduler, app)
         elif len(argv) > 1 and argv[1] == "burst":
-            run_worker(app, burst=True)
+            keep_running(run_worker, app, True)
         else:
-            run_worker(app)
+            keep_running(run_worker, app)
 
 
 if __name__ == "__main__":
