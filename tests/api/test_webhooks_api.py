@@ -226,3 +226,41 @@ def test_audit_rows_hold_no_secret_or_header_value(api):
     text = repr([e.details for e in entries])
     for secret in (created["secret"], rotated["secret"], "very-secret-header"):
         assert secret not in text
+
+
+def test_resume_sends_held_deliveries_oldest_first_or_discards_them(api, app):
+    from app.models import Delivery
+
+    created = create(api)
+    api.patch(f"/webhooks/{created['id']}", json={"isActive": False})
+    endpoint = db.session.get(Endpoint, created["id"])
+    older = factories.make_delivery(endpoint, status="pending")
+    newer = factories.make_delivery(endpoint, status="failed")
+    app.redis.flushdb()
+    response = api.patch(f"/webhooks/{created['id']}", json={"isActive": True})
+    assert response.get_json()["isActive"] is True
+    queued = [delivery_id for job in app.task_queue.jobs for delivery_id in job.args[0]]
+    assert queued == [older.id, newer.id]
+    db.session.expire_all()
+    assert db.session.get(Delivery, newer.id).next_attempt_at is not None
+
+    api.patch(f"/webhooks/{created['id']}", json={"isActive": False})
+    held = factories.make_delivery(endpoint, status="pending")
+    response = api.patch(f"/webhooks/{created['id']}",
+                         json={"isActive": True, "discardHeld": True})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Delivery, held.id).status == "cancelled"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"discardHeld": "yes"}, "discardHeld"),
+    ({"name": "a\u0000b"}, "name"),
+    ({"description": "\ud800"}, "description"),
+    ({"bodyTemplate": '{"a": "\u0000"}'}, "bodyTemplate"),
+])
+def test_patch_refuses_wrong_types_and_unstorable_text(api, body, field):
+    created = create(api)
+    response = api.patch(f"/webhooks/{created['id']}", json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
