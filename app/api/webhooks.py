@@ -23,6 +23,13 @@ def _endpoint_or_404(endpoint_id):
     return endpoint
 
 
+def _with_secret(endpoint, secret):
+    """The endpoint plus its secret, the one time it is returned; never cached."""
+    response = jsonify({**endpoint_json(endpoint), "secret": secret})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _limit():
     raw = request.args.get("limit", str(MAX_LIST))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
@@ -57,7 +64,7 @@ def create_webhook():
         endpoint, secret = endpoints.create_endpoint(current_org_id(), principal(), body)
     except endpoints.EndpointInvalid as exc:
         raise _invalid(exc) from None
-    response = jsonify({**endpoint_json(endpoint), "secret": secret})
+    response = _with_secret(endpoint, secret)
     response.headers["Location"] = f"{bp.url_prefix}/webhooks/{endpoint.id}"
     return response, 201
 
@@ -96,4 +103,4 @@ def delete_webhook(endpoint_id):
 def rotate_webhook_secret(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     secret = endpoints.rotate_secret(current_org_id(), principal(), endpoint)
-    return jsonify({**endpoint_json(endpoint), "secret": secret})
+    return _with_secret(endpoint, secret)

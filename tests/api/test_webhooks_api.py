@@ -29,6 +29,10 @@ def test_create_returns_secret_once_and_camel_case_fields(api):
                      statuses=["fixed"], projects=["proj-uuid-9012"], retryPolicy="quick")
     assert created["secret"].startswith("whsec_")
     assert created["status"] == "pending"
+    fresh = api.post("/webhooks", json={"name": "B", "url": PUBLIC_URL,
+                                        "events": ["scan.completed"]})
+    assert fresh.headers["Cache-Control"] == "no-store"
+    assert fresh.headers["Location"].endswith(fresh.get_json()["id"])
     assert created["type"] == "slack"
     assert created["retryPolicy"] == "quick"
     assert created["headers"] == [{"name": "X-Api-Key", "value": "••••6789"}]
@@ -38,7 +42,7 @@ def test_create_returns_secret_once_and_camel_case_fields(api):
     assert "secret" not in again
     assert again["headers"] == [{"name": "X-Api-Key", "value": "••••6789"}]
     listed = api.get("/webhooks").get_json()
-    assert [item["id"] for item in listed["data"]] == [created["id"]]
+    assert created["id"] in [item["id"] for item in listed["data"]]
     assert listed["nextCursor"] is None
     assert all("secret" not in item for item in listed["data"])
 
@@ -184,6 +188,7 @@ def test_rotate_returns_new_secret_and_keeps_old_one_signing(api, app):
     body = rotated.get_json()
     assert body["secret"].startswith("whsec_") and body["secret"] != created["secret"]
     assert body["rotationInProgress"] is True
+    assert rotated.headers["Cache-Control"] == "no-store"
     from app.services.endpoints import signing_secrets
 
     endpoint = db.session.get(Endpoint, created["id"])
