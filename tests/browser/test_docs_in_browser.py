@@ -1,0 +1,14 @@
+"""The docs page in Chromium: reached from the sidebar, readable with and without JavaScript."""
+from .conftest import log_in
+
+
+def test_docs_page_from_the_sidebar(page, screenshot):
+    log_in(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").last.click()
+    page.wait_for_url("**/docs/webhooks")
+    assert page.get_by_role("heading", name="API → Webhooks").is_visible()
+    for language in ("Python", "Node.js", "Go"):
+        assert page.get_by_role("heading", name=language, exact=True).is_visible()
+    assert page.locator("#snippet-python").inner_text().startswith('"""Verify Hookline')
+    assert page.locator("pre[data-sample]").count() == 11
+    screenshot(page, "docs-webhooks")

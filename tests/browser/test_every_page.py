@@ -1,0 +1,144 @@
+"""Every admin page: usable without JavaScript, accessible basics, nothing loaded from outside."""
+import json
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from .conftest import VIEWER_EMAIL, log_in
+
+ACCESSIBILITY_PROBLEMS = """() => {
+  const visible = (el) => !["hidden", "submit", "button", "reset"].includes(el.type)
+      && !el.closest("[hidden], template");
+  const named = (el) => (el.labels && el.labels.length && [...el.labels].some(
+      (label) => label.textContent.trim())) || el.getAttribute("aria-label")
+      || el.getAttribute("aria-labelledby") || el.getAttribute("title");
+  const problems = [];
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (visible(el) && !named(el)) problems.push(`field without a label: ${el.outerHTML}`);
+  }
+  for (const el of document.querySelectorAll(
+      "button, input[type=submit], input[type=button], a[href]")) {
+    const name = (el.textContent || "").trim() || el.value || el.getAttribute("aria-label")
+        || el.getAttribute("title");
+    if (!name) problems.push(`control without a name: ${el.outerHTML}`);
+  }
+  for (const el of document.querySelectorAll(".badge")) {
+    if (!el.textContent.trim()) problems.push(`status badge without text: ${el.outerHTML}`);
+  }
+  if (!document.documentElement.lang) problems.push("page without a language");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("page without one h1");
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def seeded(live_server):
+    """An endpoint created through the API, one delivered and one failed delivery."""
+    from tests.receiver import Receiver
+
+    receiver = Receiver().start()
+    token = live_server.cli("create-token", "--org", live_server.org_id,
+                            "--name", "browser").strip().splitlines()[-1]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    base = f"{live_server.url}/api/sch/org"
+    try:
+        created = api.post(f"{base}/webhooks", json={
+            "name": "Every page", "url": f"{receiver.url}/hook", "type": "other",
+            "events": ["scan.completed", "scan.failed"],
+        })
+        assert created.status_code == 201, created.text
+        endpoint_id = created.json()["id"]
+        receiver.queue(200, 503)
+        for event_type in ("scan.completed", "scan.failed"):
+            emitted = api.post(f"{base}/events", json={"eventType": event_type, "data": {}})
+            assert emitted.status_code == 202, emitted.text
+        receiver.wait_for(2, timeout=30)
+        deliveries = api.get(f"{base}/webhooks/{endpoint_id}/deliveries").json()["data"]
+        yield {"endpoint": endpoint_id, "delivery": deliveries[0]["id"], "receiver": receiver}
+    finally:
+        api.close()
+        receiver.stop()
+
+
+def _pages(seeded):
+    endpoint, delivery = seeded["endpoint"], seeded["delivery"]
+    return {
+        "webhooks": "/organization/webhooks",
+        "endpoint-new": "/organization/webhooks/new",
+        "endpoint-edit": f"/organization/webhooks/{endpoint}/edit",
+        "endpoint-delete": f"/organization/webhooks/{endpoint}/delete",
+        "endpoint-deliveries": f"/organization/webhooks/{endpoint}/deliveries",
+        "history": "/organization/webhooks/history",
+        "history-filtered": f"/organization/webhooks/history?status=failed&webhook={endpoint}",
+        "delivery": f"/organization/webhooks/history/{delivery}",
+        "retry-all": "/organization/webhooks/history/retry-all?status=failed",
+        "stats": "/organization/webhooks/stats",
+        "audit": "/organization/audit",
+        "tokens": "/organization/tokens",
+        "docs": "/docs/webhooks",
+    }
+
+
+def test_every_page_loads_with_labels_names_and_no_outside_requests(page, seeded, screenshot):
+    log_in(page)
+    for name, path in _pages(seeded).items():
+        response = page.goto(path)
+        assert response.status == 200, f"{path} answered {response.status}"
+        assert page.evaluate(ACCESSIBILITY_PROBLEMS) == [], path
+        screenshot(page, f"page-{name}")
+
+
+def test_every_page_works_without_javascript(no_js_page, seeded):
+    page = no_js_page
+    log_in(page)
+    for path in _pages(seeded).values():
+        response = page.goto(path)
+        assert response.status == 200, f"{path} answered {response.status} without JavaScript"
+        expect(page.locator("h1")).to_be_visible()
+
+
+def test_endpoint_lifecycle_without_javascript(no_js_page, seeded):
+    """Add (with the type's template), edit, pause, delete with confirmation: all as plain forms."""
+    page = no_js_page
+    log_in(page)
+    page.get_by_role("link", name="+ Add endpoint").first.click()
+    page.get_by_label("Name", exact=True).fill("No script")
+    page.get_by_label("URL", exact=True).fill(f"{seeded['receiver'].url}/noscript")
+    page.get_by_label("Type", exact=True).select_option("pagerduty")
+    page.get_by_role("button", name="Apply template for type").click()
+    template = page.get_by_label("Custom body template (optional)", exact=True).input_value()
+    assert json.loads(template.replace("{{payload}}", "{}"))["event_action"] == "trigger"
+    page.locator("#event-scan\\.failed").check()
+    page.get_by_role("button", name="Create endpoint").click()
+    secret = page.get_by_label("Signing secret", exact=True).input_value()
+    assert secret.startswith("whsec_")
+    page.get_by_role("link", name=re.compile("back to Webhooks")).click()
+
+    row = page.locator("#webhooks tbody tr", has_text="No script")
+    row.get_by_role("link", name="Edit").click()
+    page.get_by_label("Active", exact=True).uncheck()
+    page.get_by_role("button", name="Save endpoint").click()
+    expect(row.locator(".badge", has_text="Paused")).to_be_visible()
+
+    # Without a dialog, Delete opens a confirmation page.
+    row.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete No script?")).to_be_visible()
+    page.get_by_role("button", name="Delete endpoint").click()
+    expect(page.get_by_role("alert")).to_contain_text("Deleted “No script”")
+    expect(row).to_have_count(0)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to Hookline")).to_be_visible()
+
+
+def test_viewer_sees_lists_but_no_actions(page, page_watch, seeded):
+    log_in(page, VIEWER_EMAIL)
+    expect(page.locator("#webhooks tbody tr", has_text="Every page")).to_be_visible()
+    expect(page.get_by_role("link", name="+ Add endpoint")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    page_watch.allow("status of 403")
+    response = page.goto(f"/organization/webhooks/{seeded['endpoint']}/edit")
+    assert response.status == 403
