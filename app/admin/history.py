@@ -16,8 +16,8 @@ from redis.exceptions import RedisError
 
 from .. import catalog
 from ..auth import admin_required, current_org_id, manager_required, principal
-from ..models import DELIVERY_STATUSES, Endpoint
-from ..services import audit, audit_log, deliveries, export, history, stats
+from ..models import DELIVERY_STATUSES
+from ..services import audit, audit_log, deliveries, endpoints, export, history, stats
 from . import bp
 from .forms import ConfirmForm
 
@@ -29,7 +29,9 @@ def _filter_args():
 
 
 def _live_endpoint_or_404(endpoint_id):
-    endpoint = Endpoint.get_in_org(current_org_id(), endpoint_id)
+    endpoint = None
+    if history.is_id(endpoint_id):
+        endpoint = endpoints.get_endpoint(current_org_id(), endpoint_id)
     if endpoint is None:
         abort(404, "No such webhook.")
     return endpoint

@@ -5,8 +5,7 @@ from flask import Response, request, stream_with_context
 
 from ..auth import current_org_id, manager_required, principal
 from ..errors import ApiError
-from ..models import Endpoint
-from ..services import audit, deliveries, export, history, stats
+from ..services import audit, deliveries, endpoints, export, history, stats
 from . import bp
 from .body import json_object
 from .serializers import iso
@@ -67,7 +66,9 @@ def _filters():
 
 
 def _live_endpoint(endpoint_id):
-    endpoint = Endpoint.get_in_org(current_org_id(), endpoint_id)
+    endpoint = None
+    if history.is_id(endpoint_id):
+        endpoint = endpoints.get_endpoint(current_org_id(), endpoint_id)
     if endpoint is None:
         raise ApiError(404, "Webhook not found")
     return endpoint

@@ -6,7 +6,7 @@ the path item, and list it in PATHS.
 from flask import jsonify
 
 from .. import catalog
-from ..models import ENDPOINT_TYPES, RETRY_POLICIES
+from ..models import ATTEMPT_TRIGGERS, DELIVERY_STATUSES, ENDPOINT_TYPES, RETRY_POLICIES
 from . import bp
 
 BASE = "/api/sch/org"
@@ -207,6 +207,67 @@ SCHEMAS = {
         "properties": {"eventId": {"type": "string", "format": "uuid"},
                        "deliveries": {"type": "integer", "minimum": 0}},
     },
+    "Delivery": {
+        "type": "object",
+        "required": ["id", "webhookId", "eventId", "eventType", "status", "attempts",
+                     "nextAttemptAt", "lastStatusCode", "lastError", "createdAt",
+                     "deliveredAt"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "webhookId": {"type": "string", "format": "uuid"},
+            "eventId": {"type": "string"},
+            "eventType": {"type": "string"},
+            "status": {"enum": list(DELIVERY_STATUSES)},
+            "attempts": {"type": "integer", "minimum": 0},
+            "nextAttemptAt": nullable({"type": "string", "format": "date-time"}),
+            "lastStatusCode": nullable({"type": "integer"}),
+            "lastError": nullable({"type": "string"}),
+            "createdAt": {"type": "string", "format": "date-time"},
+            "deliveredAt": nullable({"type": "string", "format": "date-time"}),
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "required": ["number", "trigger", "startedAt", "durationMs", "requestHeaders",
+                     "requestBody", "responseStatus", "responseHeaders", "responseBody",
+                     "error"],
+        "properties": {
+            "number": {"type": "integer", "minimum": 1},
+            "trigger": {"enum": list(ATTEMPT_TRIGGERS)},
+            "startedAt": {"type": "string", "format": "date-time"},
+            "durationMs": nullable({"type": "integer"}),
+            "requestHeaders": {"type": "object", "description": "secret values masked"},
+            "requestBody": nullable({"type": "string"}),
+            "responseStatus": nullable({"type": "integer"}),
+            "responseHeaders": {"type": "object"},
+            "responseBody": nullable({"type": "string", "description": "first 4 KB"}),
+            "error": nullable({"type": "string"}),
+        },
+    },
+    "DeliveryDetail": {
+        "allOf": [ref("Delivery"), {
+            "type": "object",
+            "required": ["payload", "attemptList"],
+            "properties": {"payload": {"type": "object"},
+                           "attemptList": {"type": "array", "items": ref("Attempt")}},
+        }],
+    },
+    "DeliveryList": {
+        "type": "object",
+        "required": ["data", "nextCursor"],
+        "properties": {"data": {"type": "array", "items": ref("Delivery")},
+                       "nextCursor": nullable({"type": "string"})},
+    },
+    "ReplayInput": {
+        "type": "object",
+        "required": ["since"],
+        "properties": {"since": {"type": "string", "format": "date-time"}},
+    },
+    "ReplayResult": {
+        "type": "object",
+        "required": ["replayed"],
+        "properties": {"replayed": {"type": "integer", "minimum": 0}},
+    },
 }
 
 _WEBHOOK_ID = path_id("id", "Endpoint id")
@@ -305,10 +366,110 @@ def openapi_json():
     }}
 
 
+_DELIVERY_ID = path_id("id", "Delivery id")
+_HISTORY_FILTERS = [
+    {"name": "from", "in": "query", "description": "created at or after (ISO-8601 or a date)",
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "description": "created at or before (a date: that whole day)",
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "eventType", "in": "query",
+     "schema": {"enum": [event.type for event in catalog.CATALOG]}},
+    {"name": "status", "in": "query", "schema": {"enum": list(DELIVERY_STATUSES)}},
+    {"name": "webhook", "in": "query", "description": "endpoint id (deleted ones too)",
+     "schema": {"type": "string"}},
+]
+
+
+def webhook_deliveries():
+    """GET /webhooks/{id}/deliveries."""
+    return {"parameters": [_WEBHOOK_ID], "get": {
+        "operationId": "listWebhookDeliveries", "tags": ["Deliveries"],
+        "summary": "An endpoint's recent deliveries, newest first",
+        "parameters": [{"name": "limit", "in": "query", "schema":
+                        {"type": "integer", "minimum": 1, "maximum": 50, "default": 50}}],
+        "responses": {"200": json_response("Deliveries", ref("DeliveryList")),
+                      **errors(400, 404)},
+    }}
+
+
+def webhook_stats():
+    """GET /webhooks/{id}/stats."""
+    return {"parameters": [_WEBHOOK_ID], "get": {
+        "operationId": "getWebhookStats", "tags": ["Deliveries"],
+        "summary": "Counters and the 14-day daily series of an endpoint",
+        "responses": {"200": json_response("Statistics", ref("Stats")), **errors(404)},
+    }}
+
+
+def webhook_replay():
+    """POST /webhooks/{id}/replay."""
+    return {"parameters": [_WEBHOOK_ID], "post": {
+        "operationId": "replayWebhook", "tags": ["Deliveries"],
+        "summary": "Resend the endpoint's failed and exhausted deliveries created since a time",
+        "requestBody": json_body(ref("ReplayInput")),
+        "responses": {"202": json_response("How many deliveries were sent again",
+                                           ref("ReplayResult")),
+                      **errors(400, 404, 415, 422)},
+    }}
+
+
+def deliveries_collection():
+    """GET /webhook-deliveries."""
+    return {"get": {
+        "operationId": "listDeliveries", "tags": ["Deliveries"],
+        "summary": "Delivery history with filters, newest first, cursor-paginated",
+        "parameters": [*_HISTORY_FILTERS,
+                       {"name": "limit", "in": "query", "schema":
+                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                       {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": json_response("One page", ref("DeliveryList")),
+                      **errors(400, 422)},
+    }}
+
+
+def deliveries_export():
+    """GET /webhook-deliveries/export.csv."""
+    return {"get": {
+        "operationId": "exportDeliveries", "tags": ["Deliveries"],
+        "summary": "The filtered history as CSV, streamed (formula cells neutralized)",
+        "parameters": _HISTORY_FILTERS,
+        "responses": {"200": {"description": "CSV with a header row, one row per delivery",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **errors(422)},
+    }}
+
+
+def delivery_item():
+    """GET /webhook-deliveries/{id}."""
+    return {"parameters": [_DELIVERY_ID], "get": {
+        "operationId": "getDelivery", "tags": ["Deliveries"],
+        "summary": "One delivery with its payload and attempts",
+        "responses": {"200": json_response("The delivery", ref("DeliveryDetail")),
+                      **errors(404)},
+    }}
+
+
+def delivery_retry():
+    """POST /webhook-deliveries/{id}/retry."""
+    return {"parameters": [_DELIVERY_ID], "post": {
+        "operationId": "retryDelivery", "tags": ["Deliveries"],
+        "summary": "A new attempt now on a failed or exhausted delivery (trigger manual)",
+        "responses": {"202": json_response("The delivery, pending again", ref("Delivery")),
+                      **errors(404, 409)},
+    }}
+
+
 PATHS = {
     "/webhooks": webhooks_collection,
     "/webhooks/{id}": webhook_item,
     "/webhooks/{id}/rotate-secret": webhook_rotate_secret,
+    "/webhooks/{id}/deliveries": webhook_deliveries,
+    "/webhooks/{id}/stats": webhook_stats,
+    "/webhooks/{id}/replay": webhook_replay,
+    "/webhook-deliveries": deliveries_collection,
+    "/webhook-deliveries/export.csv": deliveries_export,
+    "/webhook-deliveries/{id}": delivery_item,
+    "/webhook-deliveries/{id}/retry": delivery_retry,
     "/webhook-events": webhook_events,
     "/events": events,
     "/openapi.json": openapi_json,

@@ -12,7 +12,7 @@ def read_filters(args):
     """action, actor, from, to from a mapping; returns (filters dict, errors dict)."""
     filters, errors = {}, {}
     for name in ("action", "actor"):
-        value = (args.get(name) or "").strip()[:254]
+        value = (args.get(name) or "").replace("\x00", "").strip()[:254]
         if value:
             filters[name] = value
     for name, end_of_day in (("from", False), ("to", True)):

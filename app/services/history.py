@@ -1,6 +1,7 @@
 """Delivery history: filters, keyset pagination, recent attempts and one delivery in detail."""
 import base64
 import binascii
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -14,6 +15,13 @@ from ..models import DELIVERY_STATUSES, Attempt, Delivery, Endpoint
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 RETRYABLE = ("failed", "exhausted")
+ID_PATTERN = re.compile(r"[0-9A-Fa-f-]{1,36}")
+
+
+def is_id(text):
+    """Whether `text` can be a delivery or endpoint id (a UUID); anything else matches no row
+    and is never sent to the database."""
+    return isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None
 
 
 class FilterError(ValueError):
@@ -102,9 +110,11 @@ def read_filters(org_id, args):
             values["status"] = status
     webhook = (args.get("webhook") or "").strip()
     if webhook:
-        found = db.session.execute(
-            select(Endpoint.id).where(Endpoint.org_id == org_id, Endpoint.id == webhook[:36])
-        ).scalar_one_or_none()
+        found = None
+        if is_id(webhook):
+            found = db.session.execute(
+                select(Endpoint.id).where(Endpoint.org_id == org_id, Endpoint.id == webhook)
+            ).scalar_one_or_none()
         if found is None:
             errors["webhook"] = "No such webhook in this organization"
         else:
@@ -142,11 +152,11 @@ def decode_cursor(cursor):
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, delivery_id = raw.split("|")
         created_at = datetime.fromisoformat(stamp)
-    except (binascii.Error, UnicodeError, ValueError) as exc:
+        if created_at.tzinfo is None or not is_id(delivery_id):
+            raise ValueError("not a cursor of this server")
+        return created_at.astimezone(UTC), delivery_id
+    except (binascii.Error, UnicodeError, ValueError, OverflowError) as exc:
         raise CursorError("Invalid cursor") from exc
-    if created_at.tzinfo is None or not delivery_id or len(delivery_id) > 36:
-        raise CursorError("Invalid cursor")
-    return created_at.astimezone(UTC), delivery_id
 
 
 def history_page(org_id, filters, cursor=None, limit=PAGE_SIZE):
@@ -223,7 +233,7 @@ def recent_deliveries(org_id, endpoint_id, limit=PAGE_SIZE):
 
 def get_delivery(org_id, delivery_id):
     """One delivery of the organization with its endpoint loaded, or None."""
-    if not delivery_id or len(delivery_id) > 36:
+    if not is_id(delivery_id):
         return None
     statement = (
         Delivery.for_org(org_id)

@@ -127,3 +127,10 @@ def test_filters_round_trip_through_a_dict(org, endpoint):
     filters, _ = history.read_filters(org.id, {"from": "2025-01-10", "status": "failed",
                                                "webhook": endpoint.id})
     assert history.HistoryFilters.from_dict(filters.as_dict()) == filters
+
+
+@pytest.mark.parametrize("value", ["not an id", "abc\x00", "x" * 40])
+def test_a_webhook_value_that_cannot_be_an_id_is_refused(org, value):
+    filters, errors = history.read_filters(org.id, {"webhook": value})
+    assert filters.endpoint_id is None
+    assert errors == {"webhook": "No such webhook in this organization"}
