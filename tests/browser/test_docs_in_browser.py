@@ -4,7 +4,8 @@ from .conftest import log_in
 
 def test_docs_page_from_the_sidebar(page, screenshot):
     log_in(page)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").last.click()
+    api_section = page.get_by_role("navigation", name="Main").get_by_role("list", name="API")
+    api_section.get_by_role("link", name="Webhooks", exact=True).click()
     page.wait_for_url("**/docs/webhooks")
     assert page.get_by_role("heading", name="API → Webhooks").is_visible()
     for language in ("Python", "Node.js", "Go"):
