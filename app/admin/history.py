@@ -63,6 +63,7 @@ def history_page():
 
 @bp.get("/organization/webhooks/history/export.csv")
 @login_required
+@manager_required
 def history_export():
     org_id = current_org_id()
     filters, errors = history.read_filters(org_id, request.args)
