@@ -32,7 +32,7 @@ LOCAL_HOSTS = {"127.0.0.1"}
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
-        if Path(item.fspath).is_relative_to(here):
+        if item.path.is_relative_to(here):
             item.add_marker(pytest.mark.browser)
 
 
