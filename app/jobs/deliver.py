@@ -1,11 +1,25 @@
-"""The delivery job: one attempt for each delivery id it is given."""
+"""The delivery job: attempts for the ids it is given, then for whatever else is due."""
+import time
+
 from ..services import deliveries
+
+# How long one job keeps taking due deliveries after its own before it returns.
+DRAIN_SECONDS = 2.0
+DRAIN_BATCH = 50
 
 
 def deliver(delivery_ids):
-    """Attempt each delivery in turn; ids that are not due or are taken are skipped."""
-    sent = 0
-    for delivery_id in delivery_ids:
-        if deliveries.attempt(delivery_id) is not None:
-            sent += 1
+    """Attempt these deliveries, then keep claiming due ones for a short while.
+
+    Ids that are not due or are taken are skipped. Taking due work in batches saves the
+    per-job overhead: the jobs queued for deliveries sent here find nothing to claim.
+    Returns how many attempts were made.
+    """
+    sent = len(deliveries.attempt_many(delivery_ids))
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        due = deliveries.due_ids(DRAIN_BATCH)
+        if not due:
+            break
+        sent += len(deliveries.attempt_many(due))
     return sent

@@ -1,19 +1,17 @@
 """A delivery's state changes live here: claim, attempt, record, retry, hold, release, cancel."""
-import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import catalog
 from ..extensions import db
 from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, utcnow
 from . import audit, body_templates, payloads, signing, transport
-
-log = logging.getLogger(__name__)
 
 WAITING = ("pending", "failed")
 RETRYABLE = ("failed", "exhausted")
@@ -161,12 +159,9 @@ def send_test(endpoint, event_type):
     )
     db.session.add(delivery)
     db.session.commit()
-    attempt(delivery.id)
-    db.session.expire_all()
-    delivery = db.session.get(Delivery, delivery.id)
-    delivery.last_attempt = db.session.execute(
-        select(Attempt).where(Attempt.delivery_id == delivery.id).order_by(Attempt.number.desc())
-    ).scalars().first()
+    recorded = attempt(delivery.id)
+    db.session.refresh(delivery)
+    delivery.last_attempt = recorded
     return delivery
 
 
@@ -190,43 +185,64 @@ def test_webhook(org_id, actor, endpoint, event_type):
     return delivery
 
 
-# One attempt -----------------------------------------------------------------------------
+# Attempts ----------------------------------------------------------------------------------
 
-def claim(delivery_id, now=None):
-    """Atomically take a due delivery for one attempt; None if it is not ours to send.
+def claim(delivery_ids, now=None):
+    """Atomically take due deliveries for one attempt each: {id: (number, trigger)}.
 
-    One UPDATE … RETURNING: the delivery must be waiting, due, not leased by another
+    One UPDATE … RETURNING: a delivery must be waiting, due, not leased by another
     worker, and its endpoint live; paused or disabled endpoints only get manual and
-    test attempts. Commits the lease.
+    test attempts. Ids not returned are not ours to send. Commits the lease.
     """
     now = now or utcnow()
-    lease = timedelta(
-        seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + LEASE_MARGIN_SECONDS
-    )
+    lease = timedelta(seconds=lease_seconds())
+    rows = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)), *_claimable(now))
+        .values(locked_until=now + lease, attempt_count=Delivery.attempt_count + 1)
+        .returning(Delivery.id, Delivery.attempt_count, Delivery.next_trigger)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return {row.id: (row.attempt_count, row.next_trigger) for row in rows}
+
+
+def lease_seconds():
+    """How long a claim holds a delivery: two timeouts (connect and read) plus a margin."""
+    return 2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + LEASE_MARGIN_SECONDS
+
+
+def _claimable(now):
+    """Conditions under which a delivery may be claimed now."""
     endpoint_live = select(Endpoint.id).where(
         Endpoint.id == Delivery.endpoint_id, Endpoint.deleted_at.is_(None)
     )
     endpoint_sending = endpoint_live.where(
         Endpoint.is_active.is_(True), Endpoint.disabled_at.is_(None)
     )
-    row = db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status.in_(WAITING),
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
-            or_(
-                exists(endpoint_sending),
-                Delivery.next_trigger.in_(USER_TRIGGERS) & exists(endpoint_live),
-            ),
-        )
-        .values(locked_until=now + lease, attempt_count=Delivery.attempt_count + 1)
-        .returning(Delivery.attempt_count, Delivery.next_trigger)
-        .execution_options(synchronize_session=False)
-    ).first()
+    return (
+        Delivery.status.in_(WAITING),
+        Delivery.next_attempt_at <= now,
+        or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
+        or_(
+            exists(endpoint_sending),
+            Delivery.next_trigger.in_(USER_TRIGGERS) & exists(endpoint_live),
+        ),
+    )
+
+
+def due_ids(limit, now=None, grace_seconds=0):
+    """Ids of deliveries that can be claimed now (due for at least `grace_seconds`),
+    the longest waiting first."""
+    now = now or utcnow()
+    ids = db.session.execute(
+        select(Delivery.id)
+        .where(*_claimable(now), Delivery.next_attempt_at <= now - timedelta(seconds=grace_seconds))
+        .order_by(Delivery.next_attempt_at, Delivery.created_at)
+        .limit(limit)
+    ).scalars().all()
     db.session.commit()
-    return row
+    return list(ids)
 
 
 def attempt(delivery_id):
@@ -234,25 +250,55 @@ def attempt(delivery_id):
 
     Returns the recorded Attempt, or None when there was nothing to claim.
     """
-    claimed = claim(delivery_id)
-    if claimed is None:
+    claimed = attempt_many([delivery_id])
+    if not claimed:
         return None
-    number, trigger = claimed
-    delivery = db.session.get(Delivery, delivery_id)
-    endpoint = db.session.get(Endpoint, delivery.endpoint_id)
-    request = _build_request(delivery, endpoint)
-    started = utcnow()
-    if request.error:
-        outcome = transport.Outcome(error=request.error)
-    else:
-        outcome = transport.post(
-            endpoint.url,
-            request.body,
-            request.headers,
-            timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"],
-            allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+    return db.session.execute(
+        select(Attempt).where(Attempt.delivery_id == delivery_id)
+        .order_by(Attempt.number.desc(), Attempt.id.desc())
+    ).scalars().first()
+
+
+def attempt_many(delivery_ids):
+    """One attempt for each of these deliveries that can be claimed; returns their ids.
+
+    One UPDATE claims them all; the sends run one after the other and each outcome (attempt
+    row, delivery state, endpoint counters, daily series, policy rule) is written in one
+    transaction of its own, then its retry is scheduled.
+    """
+    claimed_at = utcnow()
+    claimed = claim(delivery_ids, claimed_at)
+    if not claimed:
+        return []
+    # Plain rows and snapshots: each outcome commits, and ORM objects would be reloaded.
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                Delivery.id, Delivery.org_id, Delivery.endpoint_id, Delivery.event_id,
+                Delivery.event_type, Delivery.payload, Delivery.next_trigger,
+                Delivery.delivered_at,
+            ).where(Delivery.id.in_(list(claimed)))
         )
-    return _record(delivery, endpoint, number, trigger, started, request, outcome)
+    }
+    endpoints = {
+        row.id: row
+        for row in db.session.execute(
+            select(Endpoint).where(Endpoint.id.in_({d.endpoint_id for d in rows.values()}))
+        ).scalars()
+    }
+    targets = {key: _Target.of(endpoint) for key, endpoint in endpoints.items()}
+    secrets = {}
+    plans = []
+    for delivery_id in dict.fromkeys(delivery_ids):
+        if delivery_id not in claimed:
+            continue
+        delivery = rows[delivery_id]
+        endpoint = endpoints[delivery.endpoint_id]
+        number, trigger = claimed[delivery_id]
+        request = _build_request(delivery, endpoint, secrets)
+        plans.append(_Plan(delivery, targets[endpoint.id], number, trigger, request))
+    return _send_and_record(plans, claimed_at + timedelta(seconds=lease_seconds()))
 
 
 class _Request:
@@ -263,7 +309,30 @@ class _Request:
         self.error = error
 
 
-def _build_request(delivery, endpoint):
+@dataclass(frozen=True)
+class _Target:
+    """What sending and recording need of an endpoint, read once per batch."""
+
+    id: str
+    org_id: str
+    url: str
+    retry_policy: str
+
+    @classmethod
+    def of(cls, endpoint):
+        return cls(endpoint.id, endpoint.org_id, endpoint.url, endpoint.retry_policy)
+
+
+class _Plan:
+    def __init__(self, delivery, endpoint, number, trigger, request):
+        self.delivery = delivery
+        self.endpoint = endpoint
+        self.number = number
+        self.trigger = trigger
+        self.request = request
+
+
+def _build_request(delivery, endpoint, secrets):
     """The body and headers of this attempt, and the headers as history shows them."""
     from . import endpoints as endpoint_rules
 
@@ -271,6 +340,11 @@ def _build_request(delivery, endpoint):
         body = payloads.request_body(delivery.payload, endpoint.body_template)
     except body_templates.BodyTemplateError as exc:
         return _Request(error=str(exc))
+    if endpoint.id not in secrets:
+        secrets[endpoint.id] = (
+            endpoint_rules.signing_secrets(endpoint), endpoint_rules.custom_headers(endpoint)
+        )
+    signing_secrets, custom = secrets[endpoint.id]
     config = current_app.config
     prefix = config["WEBHOOK_HEADER_PREFIX"]
     timestamp = int(time.time())
@@ -281,148 +355,231 @@ def _build_request(delivery, endpoint):
         f"{prefix}-Delivery": delivery.id,
         f"{prefix}-Timestamp": str(timestamp),
         **signing.signature_headers(
-            body,
-            endpoint_rules.signing_secrets(endpoint),
-            message_id=delivery.event_id,
-            timestamp=timestamp,
+            body, signing_secrets, message_id=delivery.event_id, timestamp=timestamp,
             prefix=prefix,
         ),
     }
     shown = dict(headers)
-    for name, value in endpoint_rules.custom_headers(endpoint):
+    for name, value in custom:
         headers[name] = value
         shown[name] = endpoint_rules.mask(value)
     return _Request(body, headers, shown)
 
 
-def _record(delivery, endpoint, number, trigger, started, request, outcome):
-    """Write the attempt, the delivery's new state and the endpoint's counters together."""
-    now = utcnow()
-    ok = outcome.ok
-    db.session.add(
-        Attempt(
-            org_id=delivery.org_id,
-            delivery_id=delivery.id,
-            endpoint_id=endpoint.id,
-            number=number,
-            trigger=trigger,
-            started_at=started,
-            duration_ms=outcome.duration_ms,
-            request_headers=request.shown_headers or None,
-            request_body=request.body.decode("utf-8", errors="replace") if request.body else None,
-            response_status=outcome.status,
-            response_headers=outcome.headers or None,
-            response_body=outcome.body or None,
-            error=outcome.error,
-            succeeded=ok,
-        )
-    )
-    retry_at = None
-    automatic = trigger not in USER_TRIGGERS
-    last = trigger == "test" or number >= max_attempts(endpoint.retry_policy)
-    if ok:
-        state = {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-    elif last:
-        state = {"status": "exhausted", "next_attempt_at": None}
-    else:
-        delays = retry_delays(endpoint.retry_policy)
-        retry_at = now + timedelta(seconds=delays[min(number, len(delays)) - 1])
-        state = {"status": "failed", "next_attempt_at": retry_at, "next_trigger": "retry"}
-    delivery_values = {
-        "last_status_code": outcome.status,
-        "last_error": outcome.error or (None if ok else f"HTTP {outcome.status}"),
-        "locked_until": None,
-        "updated_at": now,
-        **state,
-    }
+def _send_and_record(plans, lease_end):
+    """Send the plans in order (a receiver gets the oldest first), recording each outcome
+    in its own transaction; returns the ids attempted.
+
+    Stops before a send that might outlast the claim's lease (slow receivers), skips the
+    automatic attempts of an endpoint that was just paused or disabled, and hands those
+    claims back, so no delivery is held past its lease or sent to a stopped endpoint.
+    """
+    timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
+    worst_send = timedelta(seconds=2 * timeout)
+    attempted, stopped, unused = [], set(), []
+    for index, plan in enumerate(plans):
+        started = utcnow()
+        if attempted and started + worst_send > lease_end:
+            unused += plans[index:]
+            break
+        if plan.endpoint.id in stopped and plan.trigger not in USER_TRIGGERS:
+            unused.append(plan)
+            continue
+        if plan.request.error:
+            outcome = transport.Outcome(error=plan.request.error)
+        else:
+            outcome = transport.post(
+                plan.endpoint.url, plan.request.body, plan.request.headers,
+                timeout=timeout, allow_private=allow_private,
+            )
+        stopped |= _record([plan], [(started, outcome)])
+        attempted.append(plan.delivery.id)
+    if unused:
+        _hand_back(unused)
+    return attempted
+
+
+def _hand_back(plans):
+    """Release claims that were not used, as if they had never been taken."""
     db.session.execute(
-        update(Delivery).where(Delivery.id == delivery.id).values(**delivery_values)
+        update(Delivery)
+        .where(Delivery.id.in_([plan.delivery.id for plan in plans]))
+        .values(locked_until=None, attempt_count=Delivery.attempt_count - 1)
         .execution_options(synchronize_session=False)
     )
-    streak = _count_on_endpoint(endpoint.id, ok, now)
-    _count_daily(endpoint, ok, now)
-    if not ok and automatic:
-        _apply_policy_rule(endpoint, state["status"], streak, now)
     db.session.commit()
-    if retry_at is not None:
+
+
+class _Tally:
+    """What one batch's outcomes add to one endpoint's counters, in order."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.successful = 0
+        self.failed = 0
+        self.trailing_failures = 0
+        self.last_ok = None
+        self.automatic_failure = False
+        self.automatic_exhausted = False
+
+    def add(self, ok, automatic, status):
+        if ok:
+            self.successful += 1
+            self.trailing_failures = 0
+        else:
+            self.failed += 1
+            self.trailing_failures += 1
+            self.automatic_failure |= automatic
+            self.automatic_exhausted |= automatic and status == "exhausted"
+        self.last_ok = ok
+
+
+def _next_state(plan, ok, now):
+    """The delivery's new state after this attempt, and when to retry (or None)."""
+    if ok:
+        return {"status": "delivered", "delivered_at": now, "next_attempt_at": None}, None
+    policy = plan.endpoint.retry_policy
+    if plan.trigger == "test" or plan.number >= max_attempts(policy):
+        return {"status": "exhausted", "next_attempt_at": None}, None
+    delays = retry_delays(policy)
+    retry_at = now + timedelta(seconds=delays[min(plan.number, len(delays)) - 1])
+    return {"status": "failed", "next_attempt_at": retry_at, "next_trigger": "retry"}, retry_at
+
+
+def _record(plans, results):
+    """Write attempts, delivery states, endpoint counters and rules in one transaction;
+    returns the ids of endpoints the policy rules just paused or disabled."""
+    now = utcnow()
+    attempt_rows, delivery_rows, tallies, retries = [], [], {}, []
+    for plan, (started, outcome) in zip(plans, results, strict=True):
+        ok = outcome.ok
+        state, retry_at = _next_state(plan, ok, now)
+        if retry_at is not None:
+            retries.append((plan.delivery.id, retry_at))
+        body = plan.request.body
+        attempt_rows.append({
+            "org_id": plan.delivery.org_id,
+            "delivery_id": plan.delivery.id,
+            "endpoint_id": plan.endpoint.id,
+            "number": plan.number,
+            "trigger": plan.trigger,
+            "started_at": started,
+            "duration_ms": outcome.duration_ms,
+            "request_headers": plan.request.shown_headers or None,
+            "request_body": body.decode("utf-8", errors="replace") if body else None,
+            "response_status": outcome.status,
+            "response_headers": outcome.headers or None,
+            "response_body": outcome.body or None,
+            "error": outcome.error,
+            "succeeded": ok,
+        })
+        delivery_rows.append({
+            "id": plan.delivery.id,
+            "status": state["status"],
+            "next_attempt_at": state["next_attempt_at"],
+            "next_trigger": state.get("next_trigger", plan.delivery.next_trigger),
+            "delivered_at": state.get("delivered_at", plan.delivery.delivered_at),
+            "last_status_code": outcome.status,
+            "last_error": outcome.error or (None if ok else f"HTTP {outcome.status}"),
+            "locked_until": None,
+            "updated_at": now,
+        })
+        tally = tallies.setdefault(plan.endpoint.id, _Tally(plan.endpoint))
+        tally.add(ok, plan.trigger not in USER_TRIGGERS, state["status"])
+    db.session.execute(insert(Attempt), attempt_rows)
+    db.session.execute(update(Delivery), delivery_rows)
+    stopped = set()
+    for tally in tallies.values():
+        streak = _count_on_endpoint(tally, now)
+        _count_daily(tally, now)
+        if tally.automatic_failure and _apply_policy_rule(tally, streak, now):
+            stopped.add(tally.endpoint.id)
+    db.session.commit()
+    if retries:
         from ..jobs.scheduling import schedule_attempt
 
-        schedule_attempt(delivery.id, retry_at)
-    db.session.expire_all()
-    return db.session.execute(
-        select(Attempt).where(Attempt.delivery_id == delivery.id, Attempt.number == number)
-        .order_by(Attempt.id.desc())
-    ).scalars().first()
+        for delivery_id, retry_at in retries:
+            schedule_attempt(delivery_id, retry_at)
+    return stopped
 
 
-def _count_on_endpoint(endpoint_id, ok, now):
-    """Bump the endpoint's counters in SQL (safe with many workers); returns the streak."""
-    values = {
-        "total_attempts": Endpoint.total_attempts + 1,
-        "last_attempt_at": now,
-        "last_attempt_ok": ok,
-        "last_delivery_at": now,
-    }
-    if ok:
-        values |= {
-            "successful_attempts": Endpoint.successful_attempts + 1,
-            "consecutive_failures": 0,
-        }
+def _count_on_endpoint(tally, now):
+    """Add a batch to the endpoint's counters in SQL (safe with many workers); returns
+    the failure streak after it."""
+    if tally.successful:
+        streak = tally.trailing_failures
     else:
-        values |= {
-            "failed_attempts": Endpoint.failed_attempts + 1,
-            "consecutive_failures": Endpoint.consecutive_failures + 1,
-        }
+        streak = Endpoint.consecutive_failures + tally.failed
     return db.session.execute(
-        update(Endpoint).where(Endpoint.id == endpoint_id).values(**values)
+        update(Endpoint)
+        .where(Endpoint.id == tally.endpoint.id)
+        .values(
+            total_attempts=Endpoint.total_attempts + tally.successful + tally.failed,
+            successful_attempts=Endpoint.successful_attempts + tally.successful,
+            failed_attempts=Endpoint.failed_attempts + tally.failed,
+            consecutive_failures=streak,
+            last_attempt_at=now,
+            last_attempt_ok=tally.last_ok,
+            last_delivery_at=now,
+        )
         .returning(Endpoint.consecutive_failures)
         .execution_options(synchronize_session=False)
     ).scalar_one()
 
 
-def _count_daily(endpoint, ok, now):
+def _count_daily(tally, now):
     """Upsert today's (UTC) row of the endpoint's daily series."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = EndpointDailyStat.__table__
-    column = "successful" if ok else "failed"
     statement = dialect.insert(table).values(
-        endpoint_id=endpoint.id,
+        endpoint_id=tally.endpoint.id,
         day=now.date(),
-        org_id=endpoint.org_id,
-        successful=1 if ok else 0,
-        failed=0 if ok else 1,
+        org_id=tally.endpoint.org_id,
+        successful=tally.successful,
+        failed=tally.failed,
     )
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c.endpoint_id, table.c.day],
-            set_={column: table.c[column] + 1},
+            set_={
+                "successful": table.c.successful + tally.successful,
+                "failed": table.c.failed + tally.failed,
+            },
         )
     )
 
 
-def _apply_policy_rule(endpoint, status, streak, now):
-    """Standard: an exhausted delivery disables the endpoint. Quick: a long streak pauses it."""
+def _apply_policy_rule(tally, streak, now):
+    """Standard: an exhausted delivery disables the endpoint. Quick: a long streak pauses it.
+
+    Returns True when this stopped the endpoint.
+    """
+    endpoint = tally.endpoint
     if endpoint.retry_policy == "quick":
-        limit = current_app.config["WEBHOOK_QUICK_PAUSE_AFTER"]
-        if streak >= limit:
-            db.session.execute(
-                update(Endpoint)
-                .where(Endpoint.id == endpoint.id, Endpoint.is_active.is_(True))
-                .values(
-                    is_active=False,
-                    disabled_reason=f"Paused automatically after {streak} consecutive "
-                    "failed attempts",
-                )
-                .execution_options(synchronize_session=False)
-            )
-    elif status == "exhausted":
-        db.session.execute(
+        if streak < current_app.config["WEBHOOK_QUICK_PAUSE_AFTER"]:
+            return False
+        result = db.session.execute(
             update(Endpoint)
-            .where(Endpoint.id == endpoint.id, Endpoint.disabled_at.is_(None))
+            .where(Endpoint.id == endpoint.id, Endpoint.is_active.is_(True))
             .values(
-                disabled_at=now,
-                disabled_reason=f"Disabled automatically: a delivery failed all "
-                f"{max_attempts('standard')} attempts",
+                is_active=False,
+                disabled_reason=f"Paused automatically after {streak} consecutive "
+                "failed attempts",
             )
             .execution_options(synchronize_session=False)
         )
+        return result.rowcount > 0
+    if not tally.automatic_exhausted:
+        return False
+    result = db.session.execute(
+        update(Endpoint)
+        .where(Endpoint.id == endpoint.id, Endpoint.disabled_at.is_(None))
+        .values(
+            disabled_at=now,
+            disabled_reason=f"Disabled automatically: a delivery failed all "
+            f"{max_attempts('standard')} attempts",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount > 0

@@ -175,8 +175,8 @@ def test_a_second_claim_of_the_same_delivery_gets_nothing(app, org, receiver):
     make_endpoint(org, receiver.url)
     receiver.answer(503)
     _, [delivery_id] = emit_one(org)
-    assert deliveries.claim(delivery_id) is not None
-    assert deliveries.claim(delivery_id) is None
+    assert deliveries.claim([delivery_id]) == {delivery_id: (1, "auto")}
+    assert deliveries.claim([delivery_id]) == {}
     assert deliveries.attempt(delivery_id) is None
     assert receiver.requests == []
 
@@ -202,3 +202,36 @@ def test_a_paused_endpoint_gets_no_automatic_attempt_but_a_manual_one(app, org, 
         (1, "auto", False), (2, "manual", True)
     ]
     assert delivery(delivery_id).status == "delivered"
+
+
+def test_a_batch_hands_back_what_it_cannot_send_within_its_lease(app, org, receiver, monkeypatch):
+    monkeypatch.setattr(deliveries, "LEASE_MARGIN_SECONDS", 0)
+    make_endpoint(org, receiver.url)
+    org_id = org.id
+    ids = [emit_one(org_id)[1][0] for _ in range(3)]
+
+    assert deliveries.attempt_many(ids) == ids[:1]
+
+    assert len(receiver.requests) == 1
+    handed_back = [delivery(i) for i in ids[1:]]
+    assert [(d.status, d.attempt_count, d.locked_until) for d in handed_back] == [
+        ("pending", 0, None), ("pending", 0, None)
+    ]
+    assert deliveries.attempt_many(ids[1:]) == ids[1:2]
+    assert deliveries.attempt_many(ids[2:]) == ids[2:]
+    assert [delivery(i).status for i in ids] == ["delivered"] * 3
+
+
+def test_one_job_takes_other_due_deliveries_in_batches(app, org, receiver):
+    from app.jobs.deliver import deliver
+
+    make_endpoint(org, receiver.url)
+    org_id = org.id
+    ids = [emit_one(org_id)[1][0] for _ in range(30)]
+
+    assert deliver(ids[:1]) == 30
+
+    assert {r.headers["X-Hookline-Delivery"] for r in receiver.wait_for(30)} == set(ids)
+    assert [r.headers["X-Hookline-Delivery"] for r in receiver.requests] == ids
+    run_worker(app)
+    assert len(receiver.requests) == 30
