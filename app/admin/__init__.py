@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import docs, history, routes, webhooks  # noqa: E402,F401
+from . import docs, history, routes, test_webhook, webhooks  # noqa: E402,F401
