@@ -190,7 +190,9 @@ def base_url(live_server):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "accept_downloads": True}
+    # Reduced motion: no smooth scrolling, so screenshots show where a link landed.
+    return {**browser_context_args, "base_url": live_server.url, "accept_downloads": True,
+            "reduced_motion": "reduce"}
 
 
 class PageWatch:
@@ -243,7 +245,7 @@ def page(context, page, page_watch):
 def no_js_page(browser, live_server):
     """A page with JavaScript disabled, watched like `page`."""
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False,
-                                  accept_downloads=True)
+                                  accept_downloads=True, reduced_motion="reduce")
     page = context.new_page()
     watch = PageWatch()
     watch.attach(context, page)
@@ -255,12 +257,12 @@ def no_js_page(browser, live_server):
 
 @pytest.fixture
 def screenshot():
-    """screenshot(page, name): a full-page PNG under tests/output/screenshots/."""
+    """screenshot(page, name): a PNG of the page under tests/output/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name):
+    def take(page, name, full_page=True):
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -1,4 +1,8 @@
 """The docs page in Chromium: reached from the sidebar, readable with and without JavaScript."""
+import re
+
+from playwright.sync_api import expect
+
 from .conftest import log_in
 
 
@@ -13,3 +17,6 @@ def test_docs_page_from_the_sidebar(page, screenshot):
     assert page.locator("#snippet-python").inner_text().startswith('"""Verify Hookline')
     assert page.locator("pre[data-sample]").count() == 11
     screenshot(page, "docs-webhooks")
+    page.get_by_role("link", name="Verifying signatures").click()
+    expect(page).to_have_url(re.compile("#verify$"))
+    screenshot(page, "docs-verify", full_page=False)
