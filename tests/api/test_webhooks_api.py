@@ -269,3 +269,26 @@ def test_patch_refuses_wrong_types_and_unstorable_text(api, body, field):
     response = api.patch(f"/webhooks/{created['id']}", json=body)
     assert response.status_code == 422
     assert field in response.get_json()["error"]["fields"]
+
+
+def test_list_query_count_does_not_grow_with_endpoints(api):
+    from sqlalchemy import event
+
+    def queries_for_list():
+        statements = []
+
+        def listener(*args):
+            statements.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert api.get("/webhooks").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    create(api)
+    few = queries_for_list()
+    for index in range(6):
+        create(api, name=f"More {index}")
+    assert queries_for_list() == few

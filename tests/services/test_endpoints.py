@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, text
 
 from app.extensions import db
@@ -159,3 +161,23 @@ def test_text_that_cannot_be_stored_is_refused(app):
                             "bodyTemplate": '{"a": "\x00"}', "projects": ["p\x00"]})
     assert set(caught.value.fields) == {"name", "description", "bodyTemplate", "projects"}
     assert caught.value.fields["name"] == "Must be valid text without NUL characters"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.dictionaries(st.sampled_from(endpoints.FIELDS + ("other",)), _JSON, max_size=6))
+def test_validate_answers_any_json_with_clean_values_or_field_messages(app, data):
+    try:
+        clean = endpoints.validate({**BASE, **data})
+    except endpoints.EndpointInvalid as exc:
+        assert exc.fields and all(isinstance(m, str) and m for m in exc.fields.values())
+        assert set(exc.fields) <= set(endpoints.FIELDS)
+    else:
+        assert isinstance(clean["name"], str) and clean["events"]
