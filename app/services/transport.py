@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NameResolutionError, ProtocolError
 
 from . import url_safety
@@ -153,7 +154,9 @@ def post(url, body, headers, *, timeout, allow_private):
         outcome = _post(url, body, headers, timeout=timeout, allow_private=allow_private)
     except _Refused as exc:
         outcome = Outcome(error=str(exc))
-    except (requests.RequestException, ProtocolError, OSError) as exc:
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        # Reading the body goes through urllib3 directly: its errors (a receiver that
+        # stops after the headers times out here) are not wrapped by requests.
         outcome = Outcome(error=_describe(exc, timeout, host))
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
