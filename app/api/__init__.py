@@ -5,10 +5,14 @@ from ..errors import ApiError
 from ..services import tokens
 
 bp = Blueprint("api", __name__, url_prefix="/api/sch/org")
+# Calls anyone may make: the API's own description.
+PUBLIC_ENDPOINTS = {"api.openapi_document"}
 
 
 @bp.before_request
 def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():

@@ -13,8 +13,8 @@ from app.api import openapi
 from .. import factories
 
 
-def test_document_describes_every_endpoint_call(api):
-    response = api.get("/openapi.json")
+def test_document_describes_every_endpoint_call(client):
+    response = client.get("/api/sch/org/openapi.json")  # no token needed
     assert response.status_code == 200
     document = response.get_json()
     assert document["openapi"].startswith("3.1")
@@ -28,7 +28,8 @@ def test_document_describes_every_endpoint_call(api):
         for method, operation in item.items():
             if method == "parameters":
                 continue
-            assert "401" in operation["responses"], (path, method)
+            if operation.get("security") != []:
+                assert "401" in operation["responses"], (path, method)
     # Each documented path and method is a route of the running app.
     from flask import current_app
 
@@ -56,8 +57,14 @@ CHECKS = [st_checks.not_a_server_error, st_checks.status_code_conformance,
           st_checks.content_type_conformance, st_checks.response_schema_conformance]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+# The public description takes no input at all, so there is nothing invalid to send it.
+NO_INPUT = {("/openapi.json", "GET")}
+CASES = [(path, method, mode) for path, method in OPERATIONS
+         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+         if mode == GenerationMode.POSITIVE or (path, method) not in NO_INPUT]
+
+
+@pytest.mark.parametrize(("path", "method", "mode"), CASES)
 def test_running_app_conforms_and_never_answers_5xx(app, org, token, path, method, mode):
     """Generated requests (valid and invalid) against the app as it serves its document."""
     from app.services import endpoints
