@@ -292,3 +292,16 @@ def test_list_query_count_does_not_grow_with_endpoints(api):
     for index in range(6):
         create(api, name=f"More {index}")
     assert queries_for_list() == few
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "224.0.0.1", "0.0.0.0", "240.0.0.1", "[::1]", "[fc00::1]", "[fe80::1]",
+    "[::ffff:127.0.0.1]", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "localhost", "localhost.",
+])
+def test_every_blocked_address_spelling_is_422_through_the_api(api, host):
+    response = api.post("/webhooks", json={"name": "x", "url": f"https://{host}/hook",
+                                           "events": ["scan.completed"]})
+    assert response.status_code == 422
+    assert "blocked address" in response.get_json()["error"]["fields"]["url"]
+    assert db.session.execute(select(Endpoint)).first() is None
