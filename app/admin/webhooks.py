@@ -86,9 +86,9 @@ def _show_errors(form, exc):
     for key, message in exc.fields.items():
         if key == "headers":
             continue
-        field = form[FORM_FIELDS.get(key, key)] if FORM_FIELDS.get(key, key) in form else None
-        if field is not None:
-            field.errors = [*field.errors, message]
+        name = FORM_FIELDS.get(key, key)
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
     for index, message in exc.header_rows.items():
         row = form.headers[index].form.name
         row.errors = [*row.errors, message]

@@ -9,7 +9,7 @@ from flask import current_app
 
 from .. import catalog
 from ..extensions import db
-from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, utcnow
+from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, User, utcnow
 from . import audit, body_templates, crypto, url_safety
 
 SECRET_PREFIX = "whsec_"
@@ -371,10 +371,6 @@ def _apply(endpoint, clean):
     return changed
 
 
-def _actor_name(actor):
-    if actor is None:
-        return "system"
-    return getattr(actor, "email", None) or getattr(actor, "name", "") or ""
 
 
 def create_endpoint(org_id, actor, data):
@@ -385,8 +381,8 @@ def create_endpoint(org_id, actor, data):
         org_id=org_id,
         secret_encrypted=crypto.encrypt(secret),
         is_active=clean.get("isActive", True),
-        created_by_id=getattr(actor, "id", None) if getattr(actor, "email", None) else None,
-        created_by_name=_actor_name(actor)[:254],
+        created_by_id=actor.id if isinstance(actor, User) else None,
+        created_by_name=audit.actor_fields(actor)["actor_name"][:254],
         description="",
         projects=[],
         statuses=[],
