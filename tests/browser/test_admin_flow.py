@@ -7,6 +7,7 @@ import time
 from playwright.sync_api import expect
 
 from app.services import docs
+from tests.receiver import Reply
 
 from .conftest import log_in
 
@@ -74,16 +75,34 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     _add_slack_endpoint(page, receiver, screenshot)
     secret = _copy_secret(page, context, screenshot)
     expect(_status(page, "Slack #appsec")).to_have_text("Pending")
+    verifier = _verifier()
+
+    # Test Webhook: the sample goes out now and the page shows what the receiver answered.
+    receiver.queue(Reply(200, b'{"received": true}'))
+    _row(page, "Slack #appsec").get_by_role("link", name="Test").click()
+    page.get_by_label("Event type", exact=True).select_option("scan.completed")
+    page.get_by_role("button", name="Send test").click()
+    result = page.locator(".test-result")
+    expect(result.get_by_role("heading", level=2)).to_contain_text("Delivered")
+    expect(result.locator("[data-field=status]")).to_have_text("200")
+    expect(result.locator("[data-field=response]")).to_contain_text('{"received": true}')
+    screenshot(page, "test-webhook")
+    tested = receiver.wait_for(1)[0]
+    assert tested.headers["X-Hookline-Event"] == "scan.completed"
+    assert verifier["verify_standard_webhook"](tested.body, tested.headers, secret)
+    page.get_by_role("link", name="← Webhooks").click()
+    expect(_status(page, "Slack #appsec")).to_have_text("Healthy")
 
     # An event of the platform reaches the receiver through the worker, signed and Slack-shaped.
     live_server.cli("emit", "--org", live_server.org_id, "scan.completed", json.dumps(EVENT_DATA))
-    delivered = receiver.wait_for(1, timeout=20)[0]
+    delivered = receiver.wait_for(2, timeout=20)[1]
     assert json.loads(delivered.body)["text"].startswith("Hookline: scan.completed (Browser")
-    verifier = _verifier()
     assert verifier["verify_standard_webhook"](delivered.body, delivered.headers, secret)
     assert verifier["verify_hookline_signature"](
         delivered.body, delivered.headers["X-Hookline-Signature"], secret)
-    _reload_until_status(page, "Slack #appsec", "Healthy")
+    assert not verifier["verify_hookline_signature"](
+        delivered.body + b" ", delivered.headers["X-Hookline-Signature"], secret)
+    page.reload()
     screenshot(page, "webhooks-list")
 
     # ⟳ Deliveries: the attempt opens on its request and response.
@@ -102,11 +121,11 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     receiver.queue(500)
     live_server.cli("emit", "--org", live_server.org_id, "issue.status_changed",
                     json.dumps({**EVENT_DATA, "status": "fixed", "previous_status": "open"}))
-    receiver.wait_for(2, timeout=20)
-    page.goto("/organization/webhooks/history")
+    receiver.wait_for(3, timeout=20)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     expect(page.get_by_role("heading", name="Delivery history")).to_be_visible()
     table = page.locator("table tbody")
-    expect(table.locator("tr")).to_have_count(2)
+    expect(table.locator("tr")).to_have_count(3)
     page.get_by_label("Event type", exact=True).select_option("issue.status_changed")
     page.get_by_role("button", name="Filter").click()
     expect(table.locator("tr")).to_have_count(1)
@@ -122,10 +141,12 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     assert [row_["event_type"] for row_ in rows] == ["issue.status_changed"]
 
     # Statistics: the figures and the 14-day chart.
-    page.goto("/organization/webhooks/stats")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Statistics").click()
     heading = page.get_by_role("heading", name=re.compile("Slack #appsec"))
     section = page.locator("section", has=heading)
-    expect(section.locator("[data-stat=total]")).to_have_text("2")
+    expect(section.locator("[data-stat=total]")).to_have_text("3")
+    expect(section.locator("[data-stat=failed]")).to_have_text("1")
+    expect(section.locator("[data-stat=consecutiveFailures]")).to_have_text("1")
     expect(section.get_by_role("img", name=re.compile("deliveries per day"))).to_be_visible()
     screenshot(page, "stats")
 

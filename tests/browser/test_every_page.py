@@ -71,6 +71,7 @@ def _pages(seeded):
         "endpoint-edit": f"/organization/webhooks/{endpoint}/edit",
         "endpoint-delete": f"/organization/webhooks/{endpoint}/delete",
         "endpoint-deliveries": f"/organization/webhooks/{endpoint}/deliveries",
+        "endpoint-test": f"/organization/webhooks/{endpoint}/test",
         "history": "/organization/webhooks/history",
         "history-filtered": f"/organization/webhooks/history?status=failed&webhook={endpoint}",
         "delivery": f"/organization/webhooks/history/{delivery}",
@@ -101,7 +102,7 @@ def test_every_page_works_without_javascript(no_js_page, seeded):
 
 
 def test_endpoint_lifecycle_without_javascript(no_js_page, seeded):
-    """Add (with the type's template), edit, pause, delete with confirmation: all as plain forms."""
+    """Add (with the type's template), test, pause, delete with confirmation: plain forms only."""
     page = no_js_page
     log_in(page)
     page.get_by_role("link", name="+ Add endpoint").first.click()
@@ -118,6 +119,11 @@ def test_endpoint_lifecycle_without_javascript(no_js_page, seeded):
     page.get_by_role("link", name=re.compile("back to Webhooks")).click()
 
     row = page.locator("#webhooks tbody tr", has_text="No script")
+    row.get_by_role("link", name="Test").click()
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator(".test-result h2")).to_contain_text("Delivered scan.failed")
+    page.get_by_role("link", name="← Webhooks").click()
+
     row.get_by_role("link", name="Edit").click()
     page.get_by_label("Active", exact=True).uncheck()
     page.get_by_role("button", name="Save endpoint").click()
