@@ -207,6 +207,28 @@ SCHEMAS = {
         "properties": {"eventId": {"type": "string", "format": "uuid"},
                        "deliveries": {"type": "integer", "minimum": 0}},
     },
+    "TestInput": {
+        "type": "object",
+        "required": ["eventType"],
+        "properties": {"eventType": {"enum": [event.type for event in catalog.CATALOG]}},
+    },
+    "TestResult": {
+        "type": "object",
+        "required": ["deliveryId", "eventId", "eventType", "status", "succeeded",
+                     "responseStatus", "durationMs", "responseBody", "error", "startedAt"],
+        "properties": {
+            "deliveryId": {"type": "string", "format": "uuid"},
+            "eventId": {"type": "string", "format": "uuid"},
+            "eventType": {"type": "string"},
+            "status": {"enum": list(DELIVERY_STATUSES)},
+            "succeeded": {"type": "boolean"},
+            "responseStatus": nullable({"type": "integer"}),
+            "durationMs": nullable({"type": "integer"}),
+            "responseBody": nullable({"type": "string"}),
+            "error": nullable({"type": "string"}),
+            "startedAt": nullable({"type": "string", "format": "date-time"}),
+        },
+    },
     "Delivery": {
         "type": "object",
         "required": ["id", "webhookId", "eventId", "eventType", "status", "attempts",
@@ -401,6 +423,18 @@ def webhook_stats():
     }}
 
 
+def webhook_test():
+    """POST /webhooks/{id}/test."""
+    return {"parameters": [_WEBHOOK_ID], "post": {
+        "operationId": "testWebhook", "tags": ["Webhooks"],
+        "summary": "Send the catalog sample of one of the endpoint's event types now",
+        "requestBody": json_body(ref("TestInput")),
+        "responses": {"200": json_response("The test delivery and its attempt",
+                                           ref("TestResult")),
+                      **errors(400, 404, 415, 422)},
+    }}
+
+
 def webhook_replay():
     """POST /webhooks/{id}/replay."""
     return {"parameters": [_WEBHOOK_ID], "post": {
@@ -466,6 +500,7 @@ PATHS = {
     "/webhooks/{id}/deliveries": webhook_deliveries,
     "/webhooks/{id}/stats": webhook_stats,
     "/webhooks/{id}/replay": webhook_replay,
+    "/webhooks/{id}/test": webhook_test,
     "/webhook-deliveries": deliveries_collection,
     "/webhook-deliveries/export.csv": deliveries_export,
     "/webhook-deliveries/{id}": delivery_item,
