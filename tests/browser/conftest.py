@@ -21,7 +21,7 @@ from app.embedded_redis import EmbeddedRedis, free_port
 from tests.conftest import OUTPUT, _postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 SCREENSHOTS = OUTPUT / "screenshots"
 ADMIN_EMAIL = "admin@browser.test"
 VIEWER_EMAIL = "viewer@browser.test"
