@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .. import catalog
 from ..extensions import db
 from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, utcnow
-from . import audit, body_templates, payloads, signing, transport
+from . import audit, body_templates, crypto, payloads, signing, transport
 
 WAITING = ("pending", "failed")
 RETRYABLE = ("failed", "exhausted")
@@ -341,9 +341,15 @@ def _build_request(delivery, endpoint, secrets):
     except body_templates.BodyTemplateError as exc:
         return _Request(error=str(exc))
     if endpoint.id not in secrets:
-        secrets[endpoint.id] = (
-            endpoint_rules.signing_secrets(endpoint), endpoint_rules.custom_headers(endpoint)
-        )
+        try:
+            secrets[endpoint.id] = (
+                endpoint_rules.signing_secrets(endpoint), endpoint_rules.custom_headers(endpoint)
+            )
+        except crypto.DecryptionError:
+            # A changed encryption key: fail the attempt visibly rather than loop forever.
+            secrets[endpoint.id] = None
+    if secrets[endpoint.id] is None:
+        return _Request(error="Signing secret cannot be decrypted: check WEBHOOK_ENCRYPTION_KEY")
     signing_secrets, custom = secrets[endpoint.id]
     config = current_app.config
     prefix = config["WEBHOOK_HEADER_PREFIX"]

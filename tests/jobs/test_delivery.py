@@ -235,3 +235,18 @@ def test_one_job_takes_other_due_deliveries_in_batches(app, org, receiver):
     assert [r.headers["X-Hookline-Delivery"] for r in receiver.requests] == ids
     run_worker(app)
     assert len(receiver.requests) == 30
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_attempt_visibly(make_app, org, receiver):
+    endpoint_id, _ = make_endpoint(org, receiver.url)
+    org_id = org.id
+    rekeyed = make_app(WEBHOOK_ENCRYPTION_KEY="a-different-key")
+    with rekeyed.app_context():
+        _, [delivery_id] = emit_one(org_id)
+        run_worker(rekeyed)
+        [attempt] = attempts_of(delivery_id)
+        assert attempt.error == (
+            "Signing secret cannot be decrypted: check WEBHOOK_ENCRYPTION_KEY"
+        )
+        assert delivery(delivery_id).status == "failed"
+    assert receiver.requests == []

@@ -140,3 +140,13 @@ def test_login_emits_user_login_to_subscribed_endpoints(app, org, admin, auth):
     ).scalars().all()
     assert [row.event_type for row in rows] == ["user.login_failed", "user.login"]
     assert json.loads(rows[1].payload)["data"]["email"] == admin.email
+
+
+def test_cli_emit_creates_and_queues_deliveries(app, runner, org):
+    endpoint = factories.make_endpoint(org)
+    result = runner.invoke(args=["emit", "--org", org.id, "scan.completed", '{"scan_id": "s-7"}'])
+    assert result.exit_code == 0, result.output
+    event_id = result.output.strip().splitlines()[-1]
+    [row] = deliveries_of(event_id)
+    assert row.endpoint_id == endpoint.id
+    assert queued_ids(app) == [row.id]
