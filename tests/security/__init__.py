@@ -1,0 +1,1 @@
+"""Security proofs: address safety, injection, access route walk and API fuzzing."""
