@@ -159,18 +159,23 @@ def decode_cursor(cursor):
         raise CursorError("Invalid cursor") from exc
 
 
-def history_page(org_id, filters, cursor=None, limit=PAGE_SIZE):
-    """One page of deliveries, newest first, with their endpoints loaded; returns
-    (deliveries, next_cursor or None). Keyset over (created_at, id): constant cost at any
-    depth. Raises CursorError for a bad cursor."""
+def page_statement(org_id, filters, cursor=None, limit=PAGE_SIZE):
+    """The history query: one more row than `limit` after the cursor's key, newest first.
+    Keyset over (created_at, id) walks ix_deliveries_org_created: constant cost at any depth.
+    Raises CursorError for a bad cursor."""
     statement = filtered(org_id, filters).options(joinedload(Delivery.endpoint))
     if cursor:
         created_at, delivery_id = decode_cursor(cursor)
         statement = statement.where(
             tuple_(Delivery.created_at, Delivery.id) < tuple_(created_at, delivery_id)
         )
-    statement = statement.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1)
-    rows = db.session.execute(statement).scalars().all()
+    return statement.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1)
+
+
+def history_page(org_id, filters, cursor=None, limit=PAGE_SIZE):
+    """One page of deliveries, newest first, with their endpoints loaded; returns
+    (deliveries, next_cursor or None). Raises CursorError for a bad cursor."""
+    rows = db.session.execute(page_statement(org_id, filters, cursor, limit)).scalars().all()
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -124,18 +124,19 @@ def test_manual_retry_sends_a_new_attempt_on_the_same_delivery(api, org, receive
     endpoint = factories.db_endpoint(endpoint_id)
     delivery = factories.make_delivery(endpoint, "exhausted", attempt_count=5,
                                        next_attempt_at=utcnow())
-    response = api.post(f"/webhook-deliveries/{delivery.id}/retry")
+    delivery_id = delivery.id
+    response = api.post(f"/webhook-deliveries/{delivery_id}/retry")
     assert response.status_code == 202
     assert response.get_json()["status"] == "pending"
     run_worker(api.client.application)
     request = receiver.wait_for(1)[0]
-    assert request.headers["X-Hookline-Delivery"] == delivery.id
-    done = reload_delivery(delivery.id)
+    assert request.headers["X-Hookline-Delivery"] == delivery_id
+    done = reload_delivery(delivery_id)
     assert (done.status, done.attempt_count) == ("delivered", 6)
-    attempt = Attempt.query.filter_by(delivery_id=delivery.id).one()
+    attempt = Attempt.query.filter_by(delivery_id=delivery_id).one()
     assert (attempt.trigger, attempt.number) == ("manual", 6)
     entry = AuditEntry.query.filter_by(action="delivery.retry").one()
-    assert (entry.actor_type, entry.target_id) == ("token", delivery.id)
+    assert (entry.actor_type, entry.target_id) == ("token", delivery_id)
 
 
 def test_retry_of_a_delivered_delivery_is_409(api, endpoint):

@@ -1,0 +1,7 @@
+"""Gunicorn settings, read from the working directory by `gunicorn wsgi:app`."""
+
+# Threads keep the worker's heartbeat going while one request runs long, so a CSV export
+# that streams for minutes is not killed at the 30 s worker timeout as it would be with
+# the default synchronous worker.
+worker_class = "gthread"
+threads = 4
