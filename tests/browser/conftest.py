@@ -160,6 +160,11 @@ def live_server(tmp_path_factory, _chromium_present):
         "WEBHOOK_ALLOW_HTTP": "1",
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         "WEBHOOK_TIMEOUT_SECONDS": "3",
+        # Pinned so a developer's .env cannot change what the tests expect to see.
+        "WEBHOOK_HEADER_PREFIX": "X-Hookline",
+        "WEBHOOK_USER_AGENT": "Hookline-Webhooks/1.0",
+        "WEBHOOK_RETRY_DELAYS_STANDARD": "60,300,1800,7200",
+        "WEBHOOK_RETRY_DELAYS_QUICK": "2,4",
         "WEBHOOK_SCHEDULER_INTERVAL": "0.2",
         "LOGIN_RATE_LIMIT": "1000 per minute",
     })
