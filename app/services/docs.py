@@ -103,9 +103,10 @@ def retry_policies(config):
             "attempts": len(quick) + 1,
             "delays": [human_duration(d) for d in quick],
             "rule": (
-                f"After {pause_after} consecutive failed attempts (across deliveries) the "
-                "endpoint is paused. New events are still recorded and held until it is "
-                "switched back on."
+                f"A delivery that fails its last attempt (attempt {len(quick) + 1}) becomes "
+                f"exhausted. After {pause_after} consecutive failed attempts (across "
+                "deliveries) the endpoint is paused; new events are still recorded and held "
+                "until it is switched back on."
             ),
         },
     ]
