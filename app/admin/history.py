@@ -113,7 +113,8 @@ def retry_delivery(delivery_id):
     else:
         flash("Only failed or exhausted deliveries can be retried.", "warning")
     target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    # Only a path of this site: browsers read "//host" and "/\host" as another site.
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
         target = url_for("admin.delivery_detail", delivery_id=delivery.id)
     return redirect(target)
 

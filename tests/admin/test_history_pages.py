@@ -165,3 +165,14 @@ def test_another_organizations_delivery_is_404(client, auth, admin):
     auth.login(admin.email)
     assert client.get(f"/organization/webhooks/history/{foreign.id}").status_code == 404
     assert client.post(f"/organization/webhooks/history/{foreign.id}/retry").status_code == 404
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x",
+                                    "https://evil.example/x"])
+def test_retry_never_redirects_to_another_site(client, auth, admin, endpoint, target):
+    delivery = factories.make_delivery(endpoint, "delivered")
+    auth.login(admin.email)
+    response = client.post(f"/organization/webhooks/history/{delivery.id}/retry",
+                           data={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/organization/webhooks/history/{delivery.id}"
