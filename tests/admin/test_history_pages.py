@@ -4,7 +4,9 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
+from app.extensions import db
 from app.models import Attempt, AuditEntry, utcnow
 from tests import factories
 from tests.jobs.engine import delivery as reload_delivery
@@ -176,3 +178,28 @@ def test_retry_never_redirects_to_another_site(client, auth, admin, endpoint, ta
                            data={"next": target})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/organization/webhooks/history/{delivery.id}"
+
+
+def test_page_queries_do_not_grow_with_rows_or_webhooks(app, client, auth, admin, org):
+    auth.login(admin.email)
+    statements = []
+
+    def count(*args):
+        statements.append(1)
+
+    def queries_for_page():
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/organization/webhooks/history").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    factories.make_delivery(factories.make_endpoint(org))
+    few = queries_for_page()
+    for _ in range(8):
+        endpoint = factories.make_endpoint(org)
+        for status in ("failed", "delivered", "exhausted"):
+            factories.make_delivery(endpoint, status)
+    assert queries_for_page() == few

@@ -1,7 +1,8 @@
 """Benchmark: history, statistics and CSV export over 1,000,000 deliveries in PostgreSQL.
 
 Run by hand (not collected by pytest):
-    .venv/bin/python tests/bench/history_at_scale.py [--rows 1000000] [--reuse] [--database URL]
+    .venv/bin/python tests/bench/history_at_scale.py [--rows 1000000] [--reuse]
+        [--retention-days 60] [--database URL]
 The database (default postgresql://postgres@127.0.0.1:5432/hookline_bench) is emptied and
 rebuilt through the migrations. It bulk-loads the rows with one INSERT … SELECT over
 generate_series, times the pages with the Flask test client, prints EXPLAIN ANALYZE of the
@@ -32,7 +33,7 @@ from app import catalog, create_app  # noqa: E402
 from app.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Endpoint, EndpointDailyStat, Organization, utcnow  # noqa: E402
-from app.services import accounts, history, tokens  # noqa: E402
+from app.services import accounts, history, retention, tokens  # noqa: E402
 
 PASSWORD = "bench-password-1"
 INJECTION = "=HYPERLINK(\"http://evil.example\",\"click\")"
@@ -262,9 +263,31 @@ def measure_export(database_url, redis_url, seed, rows):
         server.wait(10)
 
 
+def measure_retention(app, days):
+    """Purge what is older than `days` (the last step: it deletes rows)."""
+    with app.app_context():
+        app.config["WEBHOOK_RETENTION_DAYS"] = days
+        before = db.session.execute(text("SELECT count(*) FROM deliveries")).scalar_one()
+        now = utcnow()
+        started = time.perf_counter()
+        removed = retention.purge(now=now)
+        elapsed = time.perf_counter() - started
+        after = db.session.execute(text("SELECT count(*) FROM deliveries")).scalar_one()
+        older = db.session.execute(text(
+            "SELECT count(*) FROM deliveries WHERE created_at < :cutoff"),
+            {"cutoff": retention.cutoff(now)}).scalar_one()
+        batches = -(-removed["deliveries"] // retention.BATCH_SIZE)
+        print(f"\nretention at {days} days: {removed['deliveries']:,} of {before:,} deliveries "
+              f"purged in {elapsed:.1f} s, {batches} batches of up to {retention.BATCH_SIZE:,} "
+              f"(~{elapsed / max(batches, 1) * 1000:.0f} ms per transaction); {after:,} left, "
+              f"{older} of them older than the setting")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--retention-days", type=int, default=0,
+                        help="finally purge what is older (deletes rows; 0 = skip)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the rows an earlier run loaded (same --rows)")
     parser.add_argument("--database", default=os.environ.get(
@@ -278,6 +301,8 @@ def main():
         time_pages(app, seed, cursor)
         explain(app, seed, cursor)
         measure_export(args.database, redis.url, seed, args.rows)
+        if args.retention_days:
+            measure_retention(app, args.retention_days)
     finally:
         with app.app_context():
             db.session.remove()

@@ -26,10 +26,13 @@ def test_purges_only_what_is_older_than_the_setting(app, org):
         factories.make_attempt(delivery, succeeded=True)
     kept = factories.make_delivery(endpoint, created_at=now - timedelta(days=29, hours=23))
     factories.make_attempt(kept)
+    other_org = factories.make_org()
+    factories.make_delivery(factories.make_endpoint(other_org),
+                            created_at=now - timedelta(days=31))
 
     removed = retention.purge(now=now, batch_size=3)
 
-    assert removed["deliveries"] == 7
+    assert removed["deliveries"] == 8
     db.session.expire_all()
     assert db.session.execute(select(Delivery.id)).scalars().all() == [kept.id]
     assert db.session.execute(select(Attempt.delivery_id)).scalars().all() == [kept.id]
