@@ -273,6 +273,36 @@ def screenshot():
     return take
 
 
+_ACCESSIBILITY_PROBLEMS = """() => {
+  const visible = (el) => !["hidden", "submit", "button", "reset"].includes(el.type)
+      && !el.closest("[hidden], template");
+  const named = (el) => (el.labels && el.labels.length && [...el.labels].some(
+      (label) => label.textContent.trim())) || el.getAttribute("aria-label")
+      || el.getAttribute("aria-labelledby") || el.getAttribute("title");
+  const problems = [];
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (visible(el) && !named(el)) problems.push(`field without a label: ${el.outerHTML}`);
+  }
+  for (const el of document.querySelectorAll(
+      "button, input[type=submit], input[type=button], a[href]")) {
+    const name = (el.textContent || "").trim() || el.value || el.getAttribute("aria-label")
+        || el.getAttribute("title");
+    if (!name) problems.push(`control without a name: ${el.outerHTML}`);
+  }
+  for (const el of document.querySelectorAll(".badge")) {
+    if (!el.textContent.trim()) problems.push(`status badge without text: ${el.outerHTML}`);
+  }
+  if (!document.documentElement.lang) problems.push("page without a language");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("page without one h1");
+  return problems;
+}"""
+
+
+def accessibility_problems(page):
+    """Fields without labels, controls without names, empty badges, no language, not one h1."""
+    return page.evaluate(_ACCESSIBILITY_PROBLEMS)
+
+
 def log_in(page, email=ADMIN_EMAIL, password=PASSWORD):
     """Fill the login form and land on the webhooks list."""
     page.goto("/login")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from app.services import docs
 from tests.receiver import Reply
 
-from .conftest import log_in
+from .conftest import accessibility_problems, log_in
 
 EVENT_DATA = {"project": {"id": "proj-browser", "name": "Browser Project"}, "scan_id": "scan-1"}
 
@@ -63,6 +63,7 @@ def _copy_secret(page, context, screenshot):
     copy.click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == secret
+    assert accessibility_problems(page) == []
     screenshot(page, "endpoint-secret")
     page.get_by_role("link", name=re.compile("back to Webhooks")).click()
     return secret

@@ -6,31 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from .conftest import VIEWER_EMAIL, log_in
-
-ACCESSIBILITY_PROBLEMS = """() => {
-  const visible = (el) => !["hidden", "submit", "button", "reset"].includes(el.type)
-      && !el.closest("[hidden], template");
-  const named = (el) => (el.labels && el.labels.length && [...el.labels].some(
-      (label) => label.textContent.trim())) || el.getAttribute("aria-label")
-      || el.getAttribute("aria-labelledby") || el.getAttribute("title");
-  const problems = [];
-  for (const el of document.querySelectorAll("input, select, textarea")) {
-    if (visible(el) && !named(el)) problems.push(`field without a label: ${el.outerHTML}`);
-  }
-  for (const el of document.querySelectorAll(
-      "button, input[type=submit], input[type=button], a[href]")) {
-    const name = (el.textContent || "").trim() || el.value || el.getAttribute("aria-label")
-        || el.getAttribute("title");
-    if (!name) problems.push(`control without a name: ${el.outerHTML}`);
-  }
-  for (const el of document.querySelectorAll(".badge")) {
-    if (!el.textContent.trim()) problems.push(`status badge without text: ${el.outerHTML}`);
-  }
-  if (!document.documentElement.lang) problems.push("page without a language");
-  if (document.querySelectorAll("h1").length !== 1) problems.push("page without one h1");
-  return problems;
-}"""
+from .conftest import VIEWER_EMAIL, accessibility_problems, log_in
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +60,32 @@ def _pages(seeded):
 
 
 def test_every_page_loads_with_labels_names_and_no_outside_requests(page, seeded, screenshot):
+    page.goto("/login")
+    assert accessibility_problems(page) == []
     log_in(page)
     for name, path in _pages(seeded).items():
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
-        assert page.evaluate(ACCESSIBILITY_PROBLEMS) == [], path
+        assert accessibility_problems(page) == [], path
         screenshot(page, f"page-{name}")
+
+
+def test_bad_input_is_explained_next_to_each_field(page, page_watch, seeded, screenshot):
+    page_watch.allow("status of 422")  # the form answers 422 Unprocessable with its errors
+    log_in(page)
+    page.goto("/organization/webhooks/new")
+    page.get_by_label("URL", exact=True).fill("ftp://example.com/hook")
+    page.get_by_role("button", name="Create endpoint").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    for label in ("Name", "URL"):
+        field = page.get_by_label(label, exact=True)
+        expect(field).to_have_class(re.compile("is-invalid"))
+        expect(field.locator("xpath=following-sibling::div[contains(@class, 'invalid-feedback')]")
+               ).not_to_be_empty()
+    expect(page.locator("fieldset", has_text="Events").locator(".invalid-feedback")).to_be_visible()
+    expect(page.get_by_label("URL", exact=True)).to_have_value("ftp://example.com/hook")
+    assert accessibility_problems(page) == []
+    screenshot(page, "endpoint-add-errors")
 
 
 def test_every_page_works_without_javascript(no_js_page, seeded):
