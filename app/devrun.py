@@ -39,7 +39,8 @@ def main():
         print(_flask(env, "db", "upgrade") or "Database is up to date.")
         print(_flask(env, "demo", "--if-empty"))
         print(f"\nHookline is starting at http://127.0.0.1:{port}")
-        print(f"Demo login: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}  (Ctrl-C stops everything)\n")
+        print(f"Demo login: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        print("Ctrl-C stops everything.\n")
         procfile = parse_procfile((ROOT / "Procfile").read_text())
         manager = Manager()
         for name, process in procfile.processes.items():

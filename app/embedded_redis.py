@@ -41,9 +41,9 @@ class EmbeddedRedis:
             try:
                 client.ping()
                 return self
-            except RedisConnectionError:
+            except RedisConnectionError as exc:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"embedded Redis did not start on port {self.port}")
+                    raise RuntimeError(f"embedded Redis did not start on port {self.port}") from exc
                 time.sleep(0.05)
 
     def stop(self):
