@@ -19,6 +19,9 @@ USER_TRIGGERS = ("manual", "test")
 # A claim outlives the longest send (the timeout) with room for resolving the host and
 # recording; a killed worker's claim then expires and the sweeper picks the delivery up.
 LEASE_MARGIN_SECONDS = 5
+# Successful outcomes recorded together (see _send_and_record).
+RECORD_GROUP = 10
+RECORD_SECONDS = 0.25
 
 
 def max_attempts(policy):
@@ -262,9 +265,9 @@ def attempt(delivery_id):
 def attempt_many(delivery_ids):
     """One attempt for each of these deliveries that can be claimed; returns their ids.
 
-    One UPDATE claims them all; the sends run one after the other and each outcome (attempt
-    row, delivery state, endpoint counters, daily series, policy rule) is written in one
-    transaction of its own, then its retry is scheduled.
+    One UPDATE claims them all; the sends run one after the other and every outcome (attempt
+    row, delivery state, endpoint counters, daily series, policy rule) is written whole in
+    one transaction, then its retry is scheduled.
     """
     claimed_at = utcnow()
     claimed = claim(delivery_ids, claimed_at)
@@ -373,8 +376,13 @@ def _build_request(delivery, endpoint, secrets):
 
 
 def _send_and_record(plans, lease_end):
-    """Send the plans in order (a receiver gets the oldest first), recording each outcome
-    in its own transaction; returns the ids attempted.
+    """Send the plans in order (a receiver gets the oldest first) and record the outcomes;
+    returns the ids attempted.
+
+    Successes are recorded in small groups (RECORD_GROUP, or RECORD_SECONDS after the first)
+    to spare a commit per attempt; a failure is recorded at once with what came before it,
+    so the policy rules see every failure as it happens. Each transaction holds whole
+    outcomes: attempt, delivery state, counters. A crash can resend at most one group.
 
     Stops before a send that might outlast the claim's lease (slow receivers), skips the
     automatic attempts of an endpoint that was just paused or disabled, and hands those
@@ -384,6 +392,7 @@ def _send_and_record(plans, lease_end):
     allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
     worst_send = timedelta(seconds=2 * timeout)
     attempted, stopped, unused = [], set(), []
+    group, results = [], []
     for index, plan in enumerate(plans):
         started = utcnow()
         if attempted and started + worst_send > lease_end:
@@ -399,8 +408,16 @@ def _send_and_record(plans, lease_end):
                 plan.endpoint.url, plan.request.body, plan.request.headers,
                 timeout=timeout, allow_private=allow_private,
             )
-        stopped |= _record([plan], [(started, outcome)])
+        group.append(plan)
+        results.append((started, outcome))
         attempted.append(plan.delivery.id)
+        waited = utcnow() - results[0][0]
+        if (not outcome.ok or len(group) >= RECORD_GROUP
+                or waited >= timedelta(seconds=RECORD_SECONDS)):
+            stopped |= _record(group, results)
+            group, results = [], []
+    if group:
+        _record(group, results)
     if unused:
         _hand_back(unused)
     return attempted

@@ -225,7 +225,7 @@ def test_a_batch_hands_back_what_it_cannot_send_within_its_lease(app, org, recei
 def test_one_job_takes_other_due_deliveries_in_batches(app, org, receiver):
     from app.jobs.deliver import deliver
 
-    make_endpoint(org, receiver.url)
+    endpoint_id, _ = make_endpoint(org, receiver.url)
     org_id = org.id
     ids = [emit_one(org_id)[1][0] for _ in range(30)]
 
@@ -235,6 +235,9 @@ def test_one_job_takes_other_due_deliveries_in_batches(app, org, receiver):
     assert [r.headers["X-Hookline-Delivery"] for r in receiver.requests] == ids
     run_worker(app)
     assert len(receiver.requests) == 30
+    assert [len(attempts_of(i)) for i in ids] == [1] * 30
+    row = endpoint_row(endpoint_id)
+    assert (row.total_attempts, row.successful_attempts, row.consecutive_failures) == (30, 30, 0)
 
 
 def test_a_secret_that_cannot_be_decrypted_fails_the_attempt_visibly(make_app, org, receiver):

@@ -13,7 +13,7 @@ from app.embedded_redis import EmbeddedRedis
 from app.extensions import db
 from app.jobs.sweeper import sweep
 from app.models import Delivery, utcnow
-from app.services import events
+from app.services import deliveries, events
 from tests.jobs.engine import make_endpoint, run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,8 @@ def test_a_worker_killed_mid_run_loses_nothing(make_app, private_redis, processe
 
     delivered_ids = {r.headers["X-Hookline-Delivery"] for r in receiver.requests}
     assert delivered_ids == set(ids)
-    assert len(receiver.requests) <= 42
+    # At least once: what the killed worker sent but had not recorded may go out again.
+    assert len(receiver.requests) <= 40 + deliveries.RECORD_GROUP
 
 
 def test_with_redis_stopped_events_are_accepted_and_sent_once_it_is_back(
