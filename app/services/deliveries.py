@@ -513,7 +513,8 @@ def _record(plans, results):
     db.session.execute(insert(Attempt), attempt_rows)
     db.session.execute(update(Delivery), delivery_rows)
     stopped = set()
-    for tally in tallies.values():
+    # Endpoint rows in one order for every worker, so concurrent groups cannot deadlock.
+    for _, tally in sorted(tallies.items()):
         streak = _count_on_endpoint(tally, now)
         _count_daily(tally, now)
         if tally.automatic_failure and _apply_policy_rule(tally, streak, now):
