@@ -1,16 +1,26 @@
 """Admin pages for endpoints: list, add (secret shown once), edit, pause/resume, rotate, delete."""
-from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
 from .. import catalog
 from ..auth import current_org_id, manager_required, principal
 from ..models import ENDPOINT_TYPES
-from ..services import body_templates, endpoints, events
+from ..services import body_templates, crypto, endpoints, events
 from . import bp
 from .forms import ConfirmForm, EndpointForm
 
 EMPTY_HEADER_ROWS = 2
+REVEAL_KEY = "reveal_secret"
 # JSON field names of the service → the form's field names.
 FORM_FIELDS = {"bodyTemplate": "body_template", "retryPolicy": "retry_policy",
                "isActive": "is_active"}
@@ -134,10 +144,30 @@ def _render_form(form, endpoint=None, header_error=None, status=200):
     ), status
 
 
-def _secret_page(endpoint, secret, rotated):
+def _reveal_secret(endpoint, secret, rotated):
+    """Redirect to a page that shows the secret once; a reload never re-submits the form.
+
+    The secret travels in the session encrypted and is dropped on its first view.
+    """
+    session[REVEAL_KEY] = {"endpoint": endpoint.id, "secret": crypto.encrypt(secret),
+                           "rotated": rotated}
+    return redirect(url_for("admin.webhook_secret", endpoint_id=endpoint.id))
+
+
+@bp.get("/organization/webhooks/<endpoint_id>/secret")
+@login_required
+@manager_required
+def webhook_secret(endpoint_id):
+    endpoint = _endpoint_or_404(endpoint_id)
+    reveal = session.pop(REVEAL_KEY, None)
+    secret = None
+    if reveal and reveal.get("endpoint") == endpoint.id:
+        secret = crypto.decrypt(reveal["secret"])
     response = make_response(render_template(
-        "admin/webhook_secret.html", endpoint=endpoint, secret=secret, rotated=rotated,
+        "admin/webhook_secret.html", endpoint=endpoint, secret=secret,
+        rotated=bool(reveal and reveal.get("rotated")),
         grace_hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"],
+        rotate_form=ConfirmForm(),
     ))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -175,7 +205,7 @@ def webhook_new():
                                                      _form_data(form))
     except endpoints.EndpointInvalid as exc:
         return _render_form(form, header_error=_show_errors(form, exc), status=422)
-    return _secret_page(endpoint, secret, rotated=False)
+    return _reveal_secret(endpoint, secret, rotated=False)
 
 
 @bp.route("/organization/webhooks/<endpoint_id>/edit", methods=["GET", "POST"])
@@ -217,7 +247,7 @@ def webhook_rotate(endpoint_id):
         flash("The form expired; please try again.", "danger")
         return redirect(url_for("admin.webhook_edit", endpoint_id=endpoint.id))
     secret = endpoints.rotate_secret(current_org_id(), principal(), endpoint)
-    return _secret_page(endpoint, secret, rotated=True)
+    return _reveal_secret(endpoint, secret, rotated=True)
 
 
 @bp.route("/organization/webhooks/<endpoint_id>/delete", methods=["GET", "POST"])

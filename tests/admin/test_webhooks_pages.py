@@ -51,12 +51,19 @@ def test_add_shows_secret_once_then_list_shows_row(client, auth, org):
     response = client.post("/organization/webhooks/new", data=form(
         description="Slack #appsec notifier", type="slack", statuses=["fixed", "open"],
         **{"headers-0-name": "X-Api-Key", "headers-0-value": "api-key-98765"}))
-    assert response.status_code == 200
-    text = response.get_data(as_text=True)
-    assert response.headers["Cache-Control"] == "no-store"
+    endpoint = db.session.execute(select(Endpoint)).scalar_one()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/organization/webhooks/{endpoint.id}/secret"
+    shown = client.get(response.headers["Location"])
+    text = shown.get_data(as_text=True)
+    assert shown.headers["Cache-Control"] == "no-store"
     secret = re.search(r'value="(whsec_[^"]+)"', text).group(1)
     assert "It will not be shown again" in text and 'data-copy="#signing-secret"' in text
-    endpoint = db.session.execute(select(Endpoint)).scalar_one()
+    # A reload shows no secret and creates nothing.
+    reloaded = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert secret not in reloaded and "cannot be shown again" in reloaded
+    assert db.session.execute(select(func.count(Endpoint.id))).scalar_one() == 1
+    assert secret not in str(client.get_cookie("session").value)
     assert endpoints.signing_secrets(endpoint) == [secret]
     assert endpoint.statuses == ["fixed", "open"] and endpoint.type == "slack"
     listing = client.get("/organization/webhooks").get_data(as_text=True)
@@ -165,7 +172,7 @@ def test_every_type_can_be_added_with_its_preset(client, auth, org, kind):
     login_admin(auth, org)
     response = client.post("/organization/webhooks/new", data=form(
         type=kind, events=["scan.completed", "user.login", "issue.assigned"],
-        body_template=body_templates.PRESETS.get(kind, "")))
+        body_template=body_templates.PRESETS.get(kind, "")), follow_redirects=True)
     assert response.status_code == 200 and "whsec_" in response.get_data(as_text=True)
     assert db.session.execute(select(Endpoint.type)).scalar_one() == kind
 
@@ -256,7 +263,7 @@ def test_rotate_shows_new_secret_once_and_marks_rotation(client, auth, org):
     login_admin(auth, org)
     endpoint = make(client)
     old = endpoints.signing_secrets(endpoint)[0]
-    response = client.post(f"/organization/webhooks/{endpoint.id}/rotate")
+    response = client.post(f"/organization/webhooks/{endpoint.id}/rotate", follow_redirects=True)
     new = re.search(r'value="(whsec_[^"]+)"', response.get_data(as_text=True)).group(1)
     assert new != old and "24 hours" in response.get_data(as_text=True)
     db.session.expire_all()
