@@ -266,8 +266,13 @@ def tally(delivery_ids, receiver):
     final = statuses(delivery_ids)
     lost = [i for i in delivery_ids if final.get(i) not in FINAL or receiver.accepted[i] < 1]
     duplicates = sum(max(0, receiver.accepted[i] - 1) for i in delivery_ids)
+    # A 2xx the database also recorded twice is a double send, not a crash's lost record.
+    recorded = Counter(db.session.execute(
+        select(Attempt.delivery_id).where(Attempt.succeeded.is_(True))).scalars())
+    recorded_twice = sum(1 for i in delivery_ids if recorded[i] > 1)
     per_status = defaultdict(int)
     for status in final.values():
         per_status[status] += 1
     return {"lost": len(lost), "duplicates": duplicates, "statuses": dict(per_status),
-            "lost_ids": lost[:5]}
+            "recorded_twice": recorded_twice, "lost_ids": lost[:5],
+            "duplicate_ids": [i for i in delivery_ids if receiver.accepted[i] > 1][:5]}

@@ -67,6 +67,7 @@ def test_sigkill_of_a_worker_mid_burst_loses_nothing(app, org, fleet, counting_r
     assert figures["lost"] == 0, figures
     assert figures["statuses"] == {"delivered": len(ids)}
     assert figures["duplicates"] <= flying
+    assert figures["recorded_twice"] == 0, figures
     assert len(fleet.alive()) == 2
 
 
@@ -116,6 +117,7 @@ def test_redis_killed_mid_burst_and_started_again_empty(
     assert figures["lost"] == 0, figures
     assert figures["statuses"] == {"delivered": len(ids)}
     assert figures["duplicates"] <= flying
+    assert figures["recorded_twice"] == 0, figures
     assert len(fleet.alive()) == 3, fleet.logs_text()
 
 
@@ -175,6 +177,7 @@ def test_scheduler_stopped_for_a_while_then_retries_resume(
     assert figures["lost"] == 0, figures
     assert figures["statuses"] == {"delivered": len(ids)}
     assert figures["duplicates"] <= flying
+    assert figures["recorded_twice"] == 0, figures
     assert due_not_enqueued() == 0
 
 
@@ -239,4 +242,5 @@ def test_database_unreachable_for_the_worker(
     assert figures["lost"] == 0, figures
     assert figures["statuses"] == {"delivered": len(ids)}
     assert figures["duplicates"] <= flying
+    assert figures["recorded_twice"] == 0, figures
     assert len(fleet.alive()) == 3, fleet.logs_text()
