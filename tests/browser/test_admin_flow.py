@@ -125,6 +125,8 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     receiver.wait_for(3, timeout=20)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     expect(page.get_by_role("heading", name="Delivery history")).to_be_visible()
+    page.get_by_label("Webhook", exact=True).select_option(label="Slack #appsec")
+    page.get_by_role("button", name="Filter").click()
     table = page.locator("table tbody")
     expect(table.locator("tr")).to_have_count(3)
     page.get_by_label("Event type", exact=True).select_option("issue.status_changed")
