@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app import catalog
-from app.services import body_templates
+from app.services import body_templates, deliveries, endpoints
 
 from . import factories
 
@@ -83,3 +83,16 @@ def test_custom_body_examples_show_the_preset_and_what_it_sends(client, org, adm
     sent = json.loads(body_templates.render(template, body_templates.sample_payload(
         "scan.completed", org.id)))
     assert json.loads(rendered) == sent
+
+
+def test_the_sample_on_the_page_is_what_a_receiver_gets(client, org, admin, receiver):
+    page = _docs(client, admin)
+    shown = json.loads(_blocks(page, "data-sample")["issue.assigned"])
+    endpoint, _secret = endpoints.create_endpoint(
+        org.id, admin, {"name": "Docs", "url": f"{receiver.url}/hook",
+                        "events": ["issue.assigned"]})
+    deliveries.send_test(endpoint, "issue.assigned")
+    received = receiver.wait_for(1)[0].json()
+    assert list(received) == list(shown)
+    assert received["data"] == shown["data"]
+    assert received["event_type"] == shown["event_type"]
