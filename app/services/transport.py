@@ -10,6 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NameResolutionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from . import url_safety
 
@@ -122,7 +123,9 @@ def _describe(exc, timeout, host):
         current = current.__cause__ or current.__context__
         if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
             current = chain[-1].args[0]
-    if isinstance(exc, requests.Timeout) or any(isinstance(e, TimeoutError) for e in chain):
+    if isinstance(exc, requests.Timeout) or any(
+        isinstance(e, TimeoutError | Urllib3Timeout) for e in chain
+    ):
         return f"Timed out after {timeout} s"
     if isinstance(exc, requests.exceptions.SSLError) or any(
         isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain

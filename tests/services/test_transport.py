@@ -3,6 +3,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import pytest
 import requests
@@ -188,3 +189,15 @@ def test_tls_to_a_plain_http_server_is_a_tls_error(receiver):
         receiver.url.replace("http://", "https://"), b"{}", {}, timeout=2, allow_private=True
     )
     assert outcome.error == "TLS error: wrong version number"
+
+
+def stall_after_headers(conn):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+    time.sleep(1.5)
+
+
+def test_a_receiver_that_stalls_after_its_headers_is_a_timeout():
+    with RawServer(stall_after_headers) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=1, allow_private=True)
+    assert outcome.error == "Timed out after 1 s"
+    assert outcome.status is None
