@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NameResolutionError, ProtocolError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
 from . import url_safety
 
@@ -124,7 +123,7 @@ def _describe(exc, timeout, host):
         if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
             current = chain[-1].args[0]
     if isinstance(exc, requests.Timeout) or any(
-        isinstance(e, TimeoutError | Urllib3Timeout) for e in chain
+        isinstance(e, TimeoutError | ReadTimeoutError) for e in chain
     ):
         return f"Timed out after {timeout} s"
     if isinstance(exc, requests.exceptions.SSLError) or any(
