@@ -67,7 +67,7 @@ class Fleet:
     def start(self, kind="worker", **overrides):
         """Start one process: kind 'worker' or 'scheduler'."""
         args = [sys.executable, str(ROOT / "worker.py")] + ([] if kind == "worker" else [kind])
-        log = open(self.logs / f"{kind}-{len(self.processes)}.log", "wb")  # noqa: SIM115
+        log = open(self.logs / f"{kind}-{len(self.processes)}.log", "wb")
         process = subprocess.Popen(args, cwd=ROOT, env=self.env(**overrides), stdout=log,
                                    stderr=subprocess.STDOUT)
         process.log = log
