@@ -41,6 +41,7 @@ def _reload_until_status(page, name, text, timeout=15):
 def _add_slack_endpoint(page, receiver, screenshot):
     page.get_by_role("link", name="+ Add endpoint").first.click()
     expect(page.get_by_role("heading", name="Add endpoint")).to_be_visible()
+    page.wait_for_load_state()  # the page's script fills the template when the type changes
     page.get_by_label("Name", exact=True).fill("Slack #appsec")
     page.get_by_label("Description (optional)", exact=True).fill("Scan results for #appsec")
     page.get_by_label("URL", exact=True).fill(f"{receiver.url}/slack")
@@ -59,6 +60,7 @@ def _copy_secret(page, context, screenshot):
     secret = page.get_by_label("Signing secret", exact=True).input_value()
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", secret)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.wait_for_load_state()  # the copy button works once the page's script has run
     copy = page.get_by_role("button", name="Copy")
     copy.click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
@@ -180,7 +182,8 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     page.get_by_role("link", name=re.compile("back to Webhooks")).click()
     expect(_row(page, "Slack #appsec")).to_contain_text("Rotation in progress")
 
-    # Delete, after confirming in the dialog.
+    # Delete, after confirming in the dialog (opened by the page's script, once it has run).
+    page.wait_for_load_state()
     _row(page, "Slack #appsec").get_by_role("link", name="Delete").click()
     dialog = page.locator("dialog[open]")
     expect(dialog).to_contain_text("Delete Slack #appsec?")
