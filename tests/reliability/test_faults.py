@@ -161,7 +161,7 @@ def test_scheduler_stopped_for_a_while_then_retries_resume(
     reported = wait_until(due_not_enqueued, 15, 0.5, "/metrics to report waiting retries")
     # Retries the scheduler queued before it stopped may still run; then nothing moves.
     wait_until(lambda: app.task_queue.count == 0, 15, 0.2, "the queue to drain")
-    time.sleep(0.5)
+    time.sleep(1)
     before = counting_receiver.requests
     time.sleep(2)
     stalled = counting_receiver.requests - before
@@ -193,7 +193,8 @@ def test_database_unreachable_for_the_worker(
     if postgres:
         parts = urlsplit(database_url)
         proxy = TcpProxy(parts.hostname, parts.port or 5432).start()
-        worker_url = parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
+        credentials, at, _ = parts.netloc.rpartition("@")
+        worker_url = parts._replace(netloc=f"{credentials}{at}127.0.0.1:{proxy.port}").geturl()
         fleet.database_url = worker_url
         watcher = make_app(SQLALCHEMY_DATABASE_URI=worker_url.replace(
             "postgresql://", "postgresql+psycopg://", 1), REDIS_URL=private_redis.url)
