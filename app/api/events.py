@@ -18,7 +18,7 @@ def emit_event():
     except events.EventError as exc:
         raise ApiError(422, str(exc), {exc.field: str(exc)}) from exc
     return jsonify(
-        {"eventId": ingested.event.id, "deliveries": len(ingested.delivery_ids)}
+        {"eventId": ingested.event_id, "deliveries": len(ingested.delivery_ids)}
     ), 202
 
 

@@ -68,6 +68,7 @@ class Ingested:
     """An ingested event and the ids of the deliveries created for it."""
 
     event: Event
+    event_id: str
     delivery_ids: list
 
 
@@ -130,11 +131,13 @@ def ingest(org_id, event_type, data):
     ]
     db.session.flush()
     if rows:
-        db.session.execute(insert(Delivery), rows)
+        db.session.execute(insert(Delivery.__table__), rows)
+    # Read before the commit expires the event: reading after it costs one more SELECT.
+    event_id = event.id
     db.session.commit()
     sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
     enqueue_deliveries([r["id"] for r in rows if r["endpoint_id"] in sending])
-    return Ingested(event, [r["id"] for r in rows])
+    return Ingested(event, event_id, [r["id"] for r in rows])
 
 
 def emit(org_id, event_type, data):

@@ -1,13 +1,15 @@
 """API tokens: shown once at creation, stored only as a SHA-256 hash, revocable."""
 import hashlib
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import ApiToken, Organization, utcnow
 
 TOKEN_PREFIX = "hkl_"
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class TokenError(ValueError):
@@ -41,7 +43,11 @@ def create_token(org_id, name, created_by_id=None):
 
 
 def verify_token(plaintext):
-    """The live ApiToken for a presented token, or None; records its last use."""
+    """The live ApiToken for a presented token, or None; records its last use.
+
+    The last-use time is written at most once a minute, so a busy integration does not
+    turn every API call into a database write.
+    """
     if not plaintext or len(plaintext) > 200:
         return None
     token = db.session.execute(
@@ -49,8 +55,16 @@ def verify_token(plaintext):
     ).scalar_one_or_none()
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        token.last_used_at = now
+        db.session.commit()
+        # The commit expired the token; reading it again costs nothing but one SELECT now.
+        db.session.refresh(token)
     return token
 
 

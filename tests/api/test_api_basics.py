@@ -102,3 +102,24 @@ def test_non_object_data_is_422(api):
     response = api.post("/events", json={"eventType": "scan.completed", "data": [1]})
     assert response.status_code == 422
     assert "data" in error_of(response)["fields"]
+
+
+def test_token_last_use_is_written_at_most_once_a_minute(api, org):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from app.extensions import db
+
+    with freeze_time("2026-01-05 10:00:00"):
+        api.get("/webhook-events")
+    first = db.session.execute(ApiToken.for_org(org.id)).scalar_one().last_used_at
+    with freeze_time("2026-01-05 10:00:40"):
+        api.get("/webhook-events")
+    db.session.expire_all()
+    assert db.session.execute(ApiToken.for_org(org.id)).scalar_one().last_used_at == first
+    with freeze_time("2026-01-05 10:01:05"):
+        api.get("/webhook-events")
+    db.session.expire_all()
+    later = db.session.execute(ApiToken.for_org(org.id)).scalar_one().last_used_at
+    assert later - first == timedelta(seconds=65)
