@@ -25,8 +25,10 @@ TALLY = {"operations": 0, "calls": 0, "server_errors": 0, "schema_violations": 0
 
 @pytest.fixture
 def config_overrides():
-    """The production address rule: nothing is sent anywhere, not even to 127.0.0.1."""
-    return {"WEBHOOK_ALLOW_HTTP": False, "WEBHOOK_ALLOW_PRIVATE_TARGETS": False}
+    """HTTPS only. Private targets are allowed so that saving an endpoint never resolves a
+    generated hostname: the fuzzer must not send DNS queries off this machine. The seeded
+    endpoints point at 127.0.0.1:9, where nothing listens."""
+    return {"WEBHOOK_ALLOW_HTTP": False, "WEBHOOK_ALLOW_PRIVATE_TARGETS": True}
 
 
 @pytest.fixture(scope="module", autouse=True)
