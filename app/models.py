@@ -246,6 +246,8 @@ class Attempt(db.Model):
     __table_args__ = (
         Index("ix_attempts_delivery", "delivery_id", "number"),
         Index("ix_attempts_endpoint_started", "endpoint_id", "started_at"),
+        # The metrics scrape reads the last hour of attempts across every endpoint.
+        Index("ix_attempts_started", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
