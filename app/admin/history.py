@@ -1,14 +1,12 @@
 """Admin pages: delivery history, one delivery, an endpoint's recent attempts, retry, bulk
 retry, replay, statistics, CSV export and the audit log."""
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import login_required
@@ -16,6 +14,7 @@ from redis.exceptions import RedisError
 
 from .. import catalog
 from ..auth import admin_required, current_org_id, manager_required, principal
+from ..downloads import csv_download
 from ..models import DELIVERY_STATUSES
 from ..services import audit, audit_log, deliveries, endpoints, export, history, stats
 from . import bp
@@ -71,13 +70,7 @@ def history_export():
         for message in errors.values():
             flash(message, "danger")
         return redirect(url_for("admin.history_page", **_filter_args()))
-    audit.record(org_id, principal(), "delivery.export", "delivery", None,
-                 {"filters": filters.as_dict()})
-    response = Response(
-        stream_with_context(export.csv_chunks(org_id, filters)), mimetype="text/csv"
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
-    return response
+    return csv_download(*export.begin(org_id, principal(), filters))
 
 
 @bp.get("/organization/webhooks/history/<delivery_id>")

@@ -1,9 +1,10 @@
 """API: delivery history, one delivery, manual retry, replay, statistics and the CSV export."""
 import json
 
-from flask import Response, request, stream_with_context
+from flask import request
 
 from ..auth import current_org_id, manager_required, principal
+from ..downloads import csv_download
 from ..errors import ApiError
 from ..services import audit, deliveries, endpoints, export, history, stats
 from . import bp
@@ -103,13 +104,7 @@ def list_deliveries():
 @bp.get("/webhook-deliveries/export.csv")
 def export_deliveries():
     org_id, filters = current_org_id(), _filters()
-    audit.record(org_id, principal(), "delivery.export", "delivery", None,
-                 {"filters": filters.as_dict()})
-    response = Response(
-        stream_with_context(export.csv_chunks(org_id, filters)), mimetype="text/csv"
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
-    return response
+    return csv_download(*export.begin(org_id, principal(), filters))
 
 
 @bp.get("/webhook-deliveries/<delivery_id>")

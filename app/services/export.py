@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Delivery, Endpoint, utcnow
+from . import audit
 from .history import filtered
 
 HEADER = (
@@ -88,3 +89,10 @@ def csv_chunks(org_id, filters):
         yield buffer.getvalue()
     finally:
         result.close()
+
+
+def begin(org_id, actor, filters):
+    """Audit an export of the filtered history; returns (file name, CSV chunks to stream)."""
+    audit.record(org_id, actor, "delivery.export", "delivery", None,
+                 {"filters": filters.as_dict()})
+    return filename(), csv_chunks(org_id, filters)
