@@ -185,6 +185,14 @@ class ApiClient:
 
 
 @pytest.fixture
+def private_redis():
+    """A redis-server process of this test alone: it may be killed, flushed or restarted."""
+    server = EmbeddedRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def receiver():
     server = Receiver().start()
     yield server

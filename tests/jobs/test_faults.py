@@ -23,14 +23,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def private_redis():
-    """A Redis server of this test alone, so it can be stopped and flushed."""
-    server = EmbeddedRedis().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def processes(database_url, private_redis):
     """Start `python worker.py [scheduler]` on the test database and the private Redis."""
     started = []

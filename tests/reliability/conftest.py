@@ -1,17 +1,7 @@
 """Fault-test fixtures: a private Redis server the test may kill, worker processes, a receiver."""
 import pytest
 
-from app.embedded_redis import EmbeddedRedis
-
 from .harness import CountingReceiver, Fleet
-
-
-@pytest.fixture
-def private_redis():
-    """A redis-server process of this test alone (it may be killed and started again)."""
-    server = EmbeddedRedis().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
