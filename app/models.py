@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -36,6 +37,12 @@ def utcnow():
 
 def new_uuid():
     return str(uuid.uuid4())
+
+
+def insert_or_update(table):
+    """An INSERT of the database in use, so ON CONFLICT clauses work on SQLite and PostgreSQL."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 class UTCDateTime(TypeDecorator):

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import catalog
 from ..extensions import db
-from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, utcnow
+from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, insert_or_update, utcnow
 from . import audit, body_templates, crypto, payloads, signing, transport
 
 WAITING = ("pending", "failed")
@@ -554,9 +553,8 @@ def _count_on_endpoint(tally, now):
 
 def _count_daily(tally, now):
     """Upsert today's (UTC) row of the endpoint's daily series."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = EndpointDailyStat.__table__
-    statement = dialect.insert(table).values(
+    statement = insert_or_update(table).values(
         endpoint_id=tally.endpoint.id,
         day=now.date(),
         org_id=tally.endpoint.org_id,

@@ -6,7 +6,7 @@ from sqlalchemy import insert, select
 
 from .. import catalog
 from ..extensions import db
-from ..models import Delivery, Endpoint, Event, Project, utcnow
+from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
 from . import payloads
 
 
@@ -27,24 +27,26 @@ def validate(event_type, data):
 
 
 def register_project(org_id, project):
-    """Record data.project ({"id", "name"} or a plain id) in the organization's projects."""
+    """Record data.project ({"id", "name"} or a plain id) in the organization's projects.
+
+    Safe when concurrent events bring the same new project: the first insert wins and
+    the others change nothing. Not committed.
+    """
     if isinstance(project, dict):
         external_id, name = project.get("id"), project.get("name")
     else:
         external_id, name = project, None
     if not isinstance(external_id, str | int) or isinstance(external_id, bool):
-        return None
+        return
     external_id = str(external_id)[:200]
     if not external_id:
-        return None
-    existing = db.session.execute(
-        Project.for_org(org_id).where(Project.external_id == external_id)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    found = Project(org_id=org_id, external_id=external_id, name=str(name or external_id)[:200])
-    db.session.add(found)
-    return found
+        return
+    db.session.execute(
+        insert_or_update(Project.__table__)
+        .values(org_id=org_id, external_id=external_id, name=str(name or external_id)[:200],
+                created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["org_id", "external_id"])
+    )
 
 
 def list_projects(org_id):
