@@ -64,6 +64,15 @@ class Stack:
         ).stdout
 
     def start(self):
+        """Start everything; on any failure, stop what was started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
+        self.log = None
         if self.pg_base:
             self._psql(f"CREATE DATABASE {self.db_name}")
             self.database_url = f"{self.pg_base}/{self.db_name}"
@@ -116,6 +125,7 @@ class Stack:
                        capture_output=True)
 
     def stop(self):
+        """Stop every process, the embedded Redis and the throwaway database; idempotent."""
         for proc in self.procs.values():
             proc.terminate()
         for proc in self.procs.values():
@@ -123,11 +133,16 @@ class Stack:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        self.procs = {}
         if self.redis:
             self.redis.stop()
         if self.pg_base:
-            self._psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
-        self.log.close()
+            try:
+                self._psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+            except subprocess.CalledProcessError:
+                pass  # never created, or the server is gone: nothing of ours to drop
+        if self.log:
+            self.log.close()
         self.tmp.cleanup()
 
 
@@ -315,7 +330,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quick = args.quick
     receiver = BenchReceiver().start()
-    stack = Stack().start()
+    try:
+        stack = Stack().start()
+    except BaseException:
+        receiver.stop()
+        raise
     api = Api(stack)
     results = {"database": "postgresql" if stack.pg_base else "sqlite",
                "redis": "REDIS_URL" if stack.redis is None else "embedded",
