@@ -59,5 +59,7 @@ def register_periodic_jobs(target=None):
             interval=current_app.config[setting],
             repeat=None,
             id=job_id,
-            result_ttl=0,
+            # Kept after each run: rq-scheduler drops a periodic job whose hash is gone, so
+            # a result_ttl of 0 (the job deleted when done) would make it run only once.
+            result_ttl=-1,
         )

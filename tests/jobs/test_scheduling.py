@@ -30,6 +30,23 @@ def test_periodic_jobs_are_registered_once_under_stable_ids(app):
     assert sweeper.meta["interval"] == app.config["WEBHOOK_SWEEP_SECONDS"]
 
 
+def test_periodic_jobs_keep_coming_back_after_they_run(make_app):
+    import time
+
+    fast = make_app(WEBHOOK_SWEEP_SECONDS=1)
+    with fast.app_context():
+        target = scheduling.scheduler()
+        scheduling.register_periodic_jobs(target)
+        for _ in range(3):
+            time.sleep(1.1)
+            # Due again: the scheduler queues it, a worker runs it.
+            target.enqueue_jobs()
+            assert "hookline-sweeper" in fast.task_queue.job_ids
+            run_worker(fast)
+            assert fast.task_queue.job_ids == []
+        assert "hookline-sweeper" in target
+
+
 def test_schedule_attempt_survives_redis_being_down(make_app):
     from app.embedded_redis import free_port
 
