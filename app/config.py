@@ -21,14 +21,17 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(name, default):
+def _int(name, default, minimum=None):
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise SettingError(f"{name} must be a whole number, got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise SettingError(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 def parse_delays(name, value):
@@ -91,6 +94,7 @@ def load_settings():
         ),
         "WEBHOOK_QUICK_PAUSE_AFTER": _int("WEBHOOK_QUICK_PAUSE_AFTER", 10),
         "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
+        "WEBHOOK_SEND_CONCURRENCY": _int("WEBHOOK_SEND_CONCURRENCY", 8, minimum=1),
         "WEBHOOK_HEADER_PREFIX": os.environ.get("WEBHOOK_HEADER_PREFIX") or "X-Hookline",
         "WEBHOOK_USER_AGENT": os.environ.get("WEBHOOK_USER_AGENT") or "Hookline-Webhooks/1.0",
         "WEBHOOK_RETENTION_DAYS": _int("WEBHOOK_RETENTION_DAYS", 90),

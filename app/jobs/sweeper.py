@@ -17,4 +17,4 @@ def sweep(grace_seconds=None):
     if grace_seconds is None:
         grace_seconds = current_app.config["WEBHOOK_SWEEP_SECONDS"]
     ids = due_ids(LIMIT, grace_seconds=grace_seconds)
-    return len(ids) if enqueue_deliveries(ids) else 0
+    return len(ids) if enqueue_deliveries(ids, always=True) else 0

@@ -1,37 +1,29 @@
 """A delivery's state changes live here: claim, attempt, record, retry, hold, release, cancel."""
+import functools
 import time
 import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 
 from .. import catalog
 from ..extensions import db
-from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, insert_or_update, utcnow
-from . import audit, body_templates, crypto, payloads, signing, transport
+from ..models import Attempt, Delivery, Endpoint, utcnow
+from . import audit, body_templates, crypto, outcomes, payloads, signing, transport
+from .outcomes import USER_TRIGGERS
 
 WAITING = ("pending", "failed")
 RETRYABLE = ("failed", "exhausted")
-USER_TRIGGERS = ("manual", "test")
 # A claim outlives the longest send (the timeout) with room for resolving the host and
 # recording; a killed worker's claim then expires and the sweeper picks the delivery up.
 LEASE_MARGIN_SECONDS = 5
 # Successful outcomes recorded together (see _send_and_record).
-RECORD_GROUP = 10
+RECORD_GROUP = 25
 RECORD_SECONDS = 0.25
-
-
-def max_attempts(policy):
-    """How many attempts a retry policy makes: one more than it has delays."""
-    return len(retry_delays(policy)) + 1
-
-
-def retry_delays(policy):
-    """The delays (seconds) of a policy, from settings."""
-    key = "WEBHOOK_RETRY_DELAYS_QUICK" if policy == "quick" else "WEBHOOK_RETRY_DELAYS_STANDARD"
-    return tuple(current_app.config[key])
 
 
 # Endpoint rules --------------------------------------------------------------------------
@@ -190,23 +182,21 @@ def test_webhook(org_id, actor, endpoint, event_type):
 # Attempts ----------------------------------------------------------------------------------
 
 def claim(delivery_ids, now=None):
-    """Atomically take due deliveries for one attempt each: {id: (number, trigger)}.
+    """Atomically take due deliveries for one attempt each: {id: claimed row}.
 
     One UPDATE … RETURNING: a delivery must be waiting, due, not leased by another
     worker, and its endpoint live; paused or disabled endpoints only get manual and
-    test attempts. Ids not returned are not ours to send. Commits the lease.
+    test attempts. Ids not returned are not ours to send. Each row has what the attempt
+    needs (`attempt_count` is this attempt's number). Commits the lease.
     """
     now = now or utcnow()
-    lease = timedelta(seconds=lease_seconds())
-    rows = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(list(delivery_ids)), *_claimable(now))
-        .values(locked_until=now + lease, attempt_count=Delivery.attempt_count + 1)
-        .returning(Delivery.id, Delivery.attempt_count, Delivery.next_trigger)
-        .execution_options(synchronize_session=False)
-    ).all()
+    rows = db.session.execute(_claim_statement(), {
+        "ids": list(delivery_ids),
+        "now": now,
+        "lease_end": now + timedelta(seconds=lease_seconds()),
+    }).all()
     db.session.commit()
-    return {row.id: (row.attempt_count, row.next_trigger) for row in rows}
+    return {row.id: row for row in rows}
 
 
 def lease_seconds():
@@ -215,7 +205,7 @@ def lease_seconds():
 
 
 def _claimable(now):
-    """Conditions under which a delivery may be claimed now."""
+    """Conditions under which a delivery may be claimed at `now` (a value or a bindparam)."""
     endpoint_live = select(Endpoint.id).where(
         Endpoint.id == Delivery.endpoint_id, Endpoint.deleted_at.is_(None)
     )
@@ -233,15 +223,43 @@ def _claimable(now):
     )
 
 
+def _time_param(name):
+    return bindparam(name, type_=Delivery.next_attempt_at.type)
+
+
+@functools.cache
+def _claim_statement():
+    """The claim, built once (every worker runs it for every batch)."""
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)), *_claimable(_time_param("now")))
+        .values(locked_until=_time_param("lease_end"), attempt_count=Delivery.attempt_count + 1)
+        .returning(
+            Delivery.id, Delivery.attempt_count, Delivery.next_trigger, Delivery.org_id,
+            Delivery.endpoint_id, Delivery.event_id, Delivery.event_type, Delivery.payload,
+            Delivery.delivered_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _due_statement(limit):
+    """Due deliveries, the longest waiting first, built once per limit."""
+    return (
+        select(Delivery.id)
+        .where(*_claimable(_time_param("now")), Delivery.next_attempt_at <= _time_param("due_by"))
+        .order_by(Delivery.next_attempt_at, Delivery.created_at)
+        .limit(limit)
+    )
+
+
 def due_ids(limit, now=None, grace_seconds=0):
     """Ids of deliveries that can be claimed now (due for at least `grace_seconds`),
     the longest waiting first."""
     now = now or utcnow()
     ids = db.session.execute(
-        select(Delivery.id)
-        .where(*_claimable(now), Delivery.next_attempt_at <= now - timedelta(seconds=grace_seconds))
-        .order_by(Delivery.next_attempt_at, Delivery.created_at)
-        .limit(limit)
+        _due_statement(limit), {"now": now, "due_by": now - timedelta(seconds=grace_seconds)}
     ).scalars().all()
     db.session.commit()
     return list(ids)
@@ -264,25 +282,15 @@ def attempt(delivery_id):
 def attempt_many(delivery_ids):
     """One attempt for each of these deliveries that can be claimed; returns their ids.
 
-    One UPDATE claims them all; the sends run one after the other and every outcome (attempt
-    row, delivery state, endpoint counters, daily series, policy rule) is written whole in
-    one transaction, then its retry is scheduled.
+    One UPDATE claims them all; the sends run several endpoints at a time (each endpoint's
+    in order) and every outcome (attempt row, delivery state, endpoint counters, daily
+    series, policy rule) is written whole in one transaction, then its retry is scheduled.
     """
     claimed_at = utcnow()
-    claimed = claim(delivery_ids, claimed_at)
-    if not claimed:
-        return []
     # Plain rows and snapshots: each outcome commits, and ORM objects would be reloaded.
-    rows = {
-        row.id: row
-        for row in db.session.execute(
-            select(
-                Delivery.id, Delivery.org_id, Delivery.endpoint_id, Delivery.event_id,
-                Delivery.event_type, Delivery.payload, Delivery.next_trigger,
-                Delivery.delivered_at,
-            ).where(Delivery.id.in_(list(claimed)))
-        )
-    }
+    rows = claim(delivery_ids, claimed_at)
+    if not rows:
+        return []
     endpoints = {
         row.id: row
         for row in db.session.execute(
@@ -293,13 +301,14 @@ def attempt_many(delivery_ids):
     secrets = {}
     plans = []
     for delivery_id in dict.fromkeys(delivery_ids):
-        if delivery_id not in claimed:
+        if delivery_id not in rows:
             continue
         delivery = rows[delivery_id]
         endpoint = endpoints[delivery.endpoint_id]
-        number, trigger = claimed[delivery_id]
         request = _build_request(delivery, endpoint, secrets)
-        plans.append(_Plan(delivery, targets[endpoint.id], number, trigger, request))
+        plans.append(_Plan(
+            delivery, targets[endpoint.id], delivery.attempt_count, delivery.next_trigger, request
+        ))
     return _send_and_record(plans, claimed_at + timedelta(seconds=lease_seconds()))
 
 
@@ -375,51 +384,92 @@ def _build_request(delivery, endpoint, secrets):
 
 
 def _send_and_record(plans, lease_end):
-    """Send the plans in order (a receiver gets the oldest first) and record the outcomes;
-    returns the ids attempted.
+    """Send the plans, several endpoints at a time, and record the outcomes; returns the ids
+    attempted.
 
-    Successes are recorded in small groups (RECORD_GROUP, or RECORD_SECONDS after the first)
-    to spare a commit per attempt; a failure is recorded at once with what came before it,
-    so the policy rules see every failure as it happens. Each transaction holds whole
-    outcomes: attempt, delivery state, counters. A crash can resend at most one group.
+    Each endpoint's plans form a lane sent in order, one at a time (a receiver gets the
+    oldest first); up to WEBHOOK_SEND_CONCURRENCY lanes send at once from this process's
+    send pool, so one slow receiver does not hold up the others and the network waits
+    overlap. Outcomes are recorded in groups (RECORD_GROUP, or RECORD_SECONDS after the
+    first) to spare a commit per attempt; a failure is recorded as soon as it comes back,
+    before its lane sends again, so the policy rules see every failure as it happens. Each
+    transaction holds whole outcomes: attempt, delivery state, counters. A crash can resend
+    at most what was sent and not yet recorded: one group and the sends in flight.
 
     Stops before a send that might outlast the claim's lease (slow receivers), skips the
     automatic attempts of an endpoint that was just paused or disabled, and hands those
     claims back, so no delivery is held past its lease or sent to a stopped endpoint.
     """
-    timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
+    config = current_app.config
+    timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
+    allow_private = config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
     worst_send = timedelta(seconds=2 * timeout)
+    lanes = {}
+    for plan in plans:
+        lanes.setdefault(plan.endpoint.id, deque()).append(plan)
+    idle_lanes = deque(lanes)
+    width = max(1, config["WEBHOOK_SEND_CONCURRENCY"]) if len(lanes) > 1 else 1
+    pool = transport.send_pool(width)
+    sending = {}  # future → (plan, started)
     attempted, stopped, unused = [], set(), []
     group, results = [], []
-    for index, plan in enumerate(plans):
-        started = utcnow()
-        if attempted and started + worst_send > lease_end:
-            unused += plans[index:]
-            break
-        if plan.endpoint.id in stopped and plan.trigger not in USER_TRIGGERS:
-            unused.append(plan)
-            continue
-        if plan.request.error:
-            outcome = transport.Outcome(error=plan.request.error)
-        else:
-            outcome = transport.post(
-                plan.endpoint.url, plan.request.body, plan.request.headers,
-                timeout=timeout, allow_private=allow_private,
-            )
-        group.append(plan)
-        results.append((started, outcome))
-        attempted.append(plan.delivery.id)
-        waited = utcnow() - results[0][0]
-        if (not outcome.ok or len(group) >= RECORD_GROUP
-                or waited >= timedelta(seconds=RECORD_SECONDS)):
-            stopped |= _record(group, results)
+
+    def send_next(lane):
+        """Start the lane's next send; False when the lane has nothing left to send."""
+        while lane:
+            plan = lane.popleft()
+            if plan.endpoint.id in stopped and plan.trigger not in USER_TRIGGERS:
+                unused.append(plan)
+                continue
+            started = utcnow()
+            if (attempted or sending) and started + worst_send > lease_end:
+                unused.append(plan)
+                unused.extend(lane)
+                lane.clear()
+                return False
+            future = pool.submit(_send, plan.endpoint.url, plan.request, timeout, allow_private)
+            sending[future] = (plan, started)
+            return True
+        return False
+
+    def fill():
+        while len(sending) < width and idle_lanes:
+            send_next(lanes[idle_lanes.popleft()])
+
+    fill()
+    while sending:
+        done, _ = wait(sending, return_when=FIRST_COMPLETED)
+        finished = sorted(
+            ((sending.pop(future), future) for future in done), key=lambda item: item[0][1]
+        )
+        failed = False
+        for (plan, started), future in finished:
+            outcome = future.result()
+            group.append(plan)
+            results.append((started, outcome))
+            attempted.append(plan.delivery.id)
+            failed |= not outcome.ok
+        if (failed or len(group) >= RECORD_GROUP
+                or utcnow() - results[0][0] >= timedelta(seconds=RECORD_SECONDS)):
+            stopped |= outcomes.record(group, results)
             group, results = [], []
+        for (plan, _), _ in finished:
+            send_next(lanes[plan.endpoint.id])
+        fill()
     if group:
-        _record(group, results)
+        outcomes.record(group, results)
     if unused:
         _hand_back(unused)
     return attempted
+
+
+def _send(url, request, timeout, allow_private):
+    """One POST, or the error that kept the request from being built."""
+    if request.error:
+        return transport.Outcome(error=request.error)
+    return transport.post(
+        url, request.body, request.headers, timeout=timeout, allow_private=allow_private
+    )
 
 
 def _hand_back(plans):
@@ -431,177 +481,3 @@ def _hand_back(plans):
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-
-
-class _Tally:
-    """What one batch's outcomes add to one endpoint's counters, in order."""
-
-    def __init__(self, endpoint):
-        self.endpoint = endpoint
-        self.successful = 0
-        self.failed = 0
-        self.trailing_failures = 0
-        self.last_ok = None
-        self.automatic_failure = False
-        self.automatic_exhausted = False
-
-    def add(self, ok, automatic, status):
-        if ok:
-            self.successful += 1
-            self.trailing_failures = 0
-        else:
-            self.failed += 1
-            self.trailing_failures += 1
-            self.automatic_failure |= automatic
-            self.automatic_exhausted |= automatic and status == "exhausted"
-        self.last_ok = ok
-
-
-def _next_state(plan, ok, now):
-    """The delivery's new state after this attempt, and when to retry (or None)."""
-    if ok:
-        return {"status": "delivered", "delivered_at": now, "next_attempt_at": None}, None
-    policy = plan.endpoint.retry_policy
-    if plan.trigger == "test" or plan.number >= max_attempts(policy):
-        return {"status": "exhausted", "next_attempt_at": None}, None
-    delays = retry_delays(policy)
-    retry_at = now + timedelta(seconds=delays[min(plan.number, len(delays)) - 1])
-    return {"status": "failed", "next_attempt_at": retry_at, "next_trigger": "retry"}, retry_at
-
-
-def _record(plans, results):
-    """Write attempts, delivery states, endpoint counters and rules in one transaction;
-    returns the ids of endpoints the policy rules just paused or disabled."""
-    now = utcnow()
-    attempt_rows, delivery_rows, tallies, retries = [], [], {}, []
-    for plan, (started, outcome) in zip(plans, results, strict=True):
-        ok = outcome.ok
-        state, retry_at = _next_state(plan, ok, now)
-        if retry_at is not None:
-            retries.append((plan.delivery.id, retry_at))
-        body = plan.request.body
-        attempt_rows.append({
-            "org_id": plan.delivery.org_id,
-            "delivery_id": plan.delivery.id,
-            "endpoint_id": plan.endpoint.id,
-            "number": plan.number,
-            "trigger": plan.trigger,
-            "started_at": started,
-            "duration_ms": outcome.duration_ms,
-            "request_headers": plan.request.shown_headers or None,
-            "request_body": body.decode("utf-8", errors="replace") if body else None,
-            "response_status": outcome.status,
-            "response_headers": outcome.headers or None,
-            "response_body": outcome.body or None,
-            "error": outcome.error,
-            "succeeded": ok,
-        })
-        delivery_rows.append({
-            "id": plan.delivery.id,
-            "status": state["status"],
-            "next_attempt_at": state["next_attempt_at"],
-            "next_trigger": state.get("next_trigger", plan.delivery.next_trigger),
-            "delivered_at": state.get("delivered_at", plan.delivery.delivered_at),
-            "last_status_code": outcome.status,
-            "last_error": outcome.error or (None if ok else f"HTTP {outcome.status}"),
-            "locked_until": None,
-            "updated_at": now,
-        })
-        tally = tallies.setdefault(plan.endpoint.id, _Tally(plan.endpoint))
-        tally.add(ok, plan.trigger not in USER_TRIGGERS, state["status"])
-    db.session.execute(insert(Attempt), attempt_rows)
-    db.session.execute(update(Delivery), delivery_rows)
-    stopped = set()
-    # Endpoint rows in one order for every worker, so concurrent groups cannot deadlock.
-    for _, tally in sorted(tallies.items()):
-        streak = _count_on_endpoint(tally, now)
-        _count_daily(tally, now)
-        if tally.automatic_failure and _apply_policy_rule(tally, streak, now):
-            stopped.add(tally.endpoint.id)
-    db.session.commit()
-    if retries:
-        from ..jobs.scheduling import schedule_attempt
-
-        for delivery_id, retry_at in retries:
-            schedule_attempt(delivery_id, retry_at)
-    return stopped
-
-
-def _count_on_endpoint(tally, now):
-    """Add a batch to the endpoint's counters in SQL (safe with many workers); returns
-    the failure streak after it."""
-    if tally.successful:
-        streak = tally.trailing_failures
-    else:
-        streak = Endpoint.consecutive_failures + tally.failed
-    return db.session.execute(
-        update(Endpoint)
-        .where(Endpoint.id == tally.endpoint.id)
-        .values(
-            total_attempts=Endpoint.total_attempts + tally.successful + tally.failed,
-            successful_attempts=Endpoint.successful_attempts + tally.successful,
-            failed_attempts=Endpoint.failed_attempts + tally.failed,
-            consecutive_failures=streak,
-            last_attempt_at=now,
-            last_attempt_ok=tally.last_ok,
-            last_delivery_at=now,
-        )
-        .returning(Endpoint.consecutive_failures)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
-
-
-def _count_daily(tally, now):
-    """Upsert today's (UTC) row of the endpoint's daily series."""
-    table = EndpointDailyStat.__table__
-    statement = insert_or_update(table).values(
-        endpoint_id=tally.endpoint.id,
-        day=now.date(),
-        org_id=tally.endpoint.org_id,
-        successful=tally.successful,
-        failed=tally.failed,
-    )
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.endpoint_id, table.c.day],
-            set_={
-                "successful": table.c.successful + tally.successful,
-                "failed": table.c.failed + tally.failed,
-            },
-        )
-    )
-
-
-def _apply_policy_rule(tally, streak, now):
-    """Standard: an exhausted delivery disables the endpoint. Quick: a long streak pauses it.
-
-    Returns True when this stopped the endpoint.
-    """
-    endpoint = tally.endpoint
-    if endpoint.retry_policy == "quick":
-        if streak < current_app.config["WEBHOOK_QUICK_PAUSE_AFTER"]:
-            return False
-        result = db.session.execute(
-            update(Endpoint)
-            .where(Endpoint.id == endpoint.id, Endpoint.is_active.is_(True))
-            .values(
-                is_active=False,
-                disabled_reason=f"Paused automatically after {streak} consecutive "
-                "failed attempts",
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount > 0
-    if not tally.automatic_exhausted:
-        return False
-    result = db.session.execute(
-        update(Endpoint)
-        .where(Endpoint.id == endpoint.id, Endpoint.disabled_at.is_(None))
-        .values(
-            disabled_at=now,
-            disabled_reason=f"Disabled automatically: a delivery failed all "
-            f"{max_attempts('standard')} attempts",
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount > 0

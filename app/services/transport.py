@@ -3,7 +3,9 @@ import socket
 import ssl
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import requests
@@ -17,6 +19,7 @@ RESPONSE_BODY_LIMIT = 4096
 
 _session = None
 _session_lock = threading.Lock()
+_pools = {}
 
 
 @dataclass
@@ -66,11 +69,36 @@ def session():
         if _session is None:
             created = requests.Session()
             created.trust_env = False  # never route deliveries through an environment proxy
+            # Receivers' cookies are never sent anywhere: do not keep them.
+            created.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             adapter = PinnedAddressAdapter(pool_connections=50, pool_maxsize=50, max_retries=0)
             created.mount("http://", adapter)
             created.mount("https://", adapter)
             _session = created
         return _session
+
+
+class _Inline:
+    """An executor that runs each call at once in the calling thread."""
+
+    def submit(self, fn, *args, **kwargs):
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as a pool does
+            future.set_exception(exc)
+        return future
+
+
+def send_pool(width):
+    """This process's executor for `width` concurrent sends (threads made once, on first use);
+    width 1 sends in the calling thread."""
+    if width <= 1:
+        return _Inline()
+    with _session_lock:
+        if width not in _pools:
+            _pools[width] = ThreadPoolExecutor(width, thread_name_prefix="hookline-send")
+        return _pools[width]
 
 
 class _Refused(Exception):

@@ -175,7 +175,9 @@ def test_a_second_claim_of_the_same_delivery_gets_nothing(app, org, receiver):
     make_endpoint(org, receiver.url)
     receiver.answer(503)
     _, [delivery_id] = emit_one(org)
-    assert deliveries.claim([delivery_id]) == {delivery_id: (1, "auto")}
+    claimed = deliveries.claim([delivery_id])
+    assert list(claimed) == [delivery_id]
+    assert (claimed[delivery_id].attempt_count, claimed[delivery_id].next_trigger) == (1, "auto")
     assert deliveries.claim([delivery_id]) == {}
     assert deliveries.attempt(delivery_id) is None
     assert receiver.requests == []

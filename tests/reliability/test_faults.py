@@ -138,12 +138,16 @@ def outage_ids(org_id, count):
 def test_scheduler_stopped_for_a_while_then_retries_resume(
     app, org, fleet, counting_receiver, client
 ):
-    """Every first attempt fails; the retries wait while the scheduler is down."""
+    """Every first attempt fails; the retries wait while the scheduler is down.
+
+    The first retry comes 5 s after the failure: by then the jobs have run out of due work
+    (a job keeps going while anything is due), so only the scheduler can start the retries.
+    """
     counting_receiver.failures = 1
     org_id = org.id
     subscribe(org_id, counting_receiver.url)
-    fleet.start()
-    scheduler = fleet.start("scheduler")
+    fleet.start(WEBHOOK_RETRY_DELAYS_STANDARD="5,1,1,1")
+    scheduler = fleet.start("scheduler", WEBHOOK_RETRY_DELAYS_STANDARD="5,1,1,1")
     ids = emit(org_id, 40)
 
     wait_until(lambda: counting_receiver.requests >= len(ids), 30, 0.05,
