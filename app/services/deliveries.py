@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, text, update
 
 from .. import catalog
 from ..extensions import db
@@ -213,7 +213,8 @@ def _claimable(now):
         Endpoint.is_active.is_(True), Endpoint.disabled_at.is_(None)
     )
     return (
-        Delivery.status.in_(WAITING),
+        # Spelled as the predicate of ix_deliveries_waiting, so the planner always uses it.
+        text("deliveries.status IN ('pending', 'failed')"),
         Delivery.next_attempt_at <= now,
         or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
         or_(

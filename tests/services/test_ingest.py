@@ -107,6 +107,18 @@ def test_ingest_registers_the_project(app, org):
     assert (project.external_id, project.name) == ("p-9", "Payments")
 
 
+def test_a_project_is_remembered_only_once_its_transaction_commits(app, org):
+    org_id = org.id
+    events.register_project(org_id, {"id": "p-rolled-back", "name": "Gone"})
+    db.session.rollback()
+
+    events.ingest(org_id, "scan.completed", {"project": {"id": "p-rolled-back", "name": "Kept"}})
+    events.ingest(org_id, "scan.completed", {"project": {"id": "p-rolled-back", "name": "Other"}})
+
+    names = [p.name for p in events.list_projects(org_id) if p.external_id == "p-rolled-back"]
+    assert names == ["Kept"]
+
+
 @pytest.mark.parametrize(
     ("event_type", "data", "field"),
     [("nope.event", {}, "eventType"), ("scan.completed", [1], "data"), (None, {}, "eventType")],
