@@ -219,6 +219,11 @@ class Event(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+# The predicate of ix_deliveries_waiting. Queries that should use the index spell their
+# status test the same way (Delivery.waiting()), so the planner can always match it.
+WAITING_PREDICATE = "status IN ('pending', 'failed')"
+
+
 class Delivery(TenantScoped, db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -226,8 +231,7 @@ class Delivery(TenantScoped, db.Model):
         # batch reads as many index entries as it takes, however long the backlog.
         Index(
             "ix_deliveries_waiting", "next_attempt_at", "created_at",
-            postgresql_where=text("status IN ('pending', 'failed')"),
-            sqlite_where=text("status IN ('pending', 'failed')"),
+            postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE),
         ),
         Index("ix_deliveries_org_created", "org_id", "created_at", "id"),
         Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
@@ -253,6 +257,11 @@ class Delivery(TenantScoped, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     endpoint: Mapped[Endpoint] = relationship(lazy="raise")
+
+    @staticmethod
+    def waiting():
+        """Pending or failed (not final), as ix_deliveries_waiting's predicate."""
+        return text(f"{Delivery.__tablename__}.{WAITING_PREDICATE}")
 
 
 class Attempt(db.Model):

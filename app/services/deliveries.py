@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, or_, select, text, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 
 from .. import catalog
 from ..extensions import db
@@ -213,8 +213,7 @@ def _claimable(now):
         Endpoint.is_active.is_(True), Endpoint.disabled_at.is_(None)
     )
     return (
-        # Spelled as the predicate of ix_deliveries_waiting, so the planner always uses it.
-        text("deliveries.status IN ('pending', 'failed')"),
+        Delivery.waiting(),
         Delivery.next_attempt_at <= now,
         or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
         or_(

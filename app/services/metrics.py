@@ -5,7 +5,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from redis.exceptions import RedisError
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
 from ..models import DELIVERY_STATUSES, Attempt, Delivery, Endpoint, utcnow
@@ -67,8 +67,7 @@ def _due_not_enqueued(now, grace):
         .select_from(Delivery)
         .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
         .where(
-            # As the predicate of ix_deliveries_waiting: the count reads only waiting rows.
-            text("deliveries.status IN ('pending', 'failed')"),
+            Delivery.waiting(),
             Delivery.next_attempt_at < now - grace,
             or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
             Endpoint.is_active.is_(True),

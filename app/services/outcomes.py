@@ -136,23 +136,24 @@ def _endpoint_counts():
     """UPDATE endpoints adding one group's counts, for executemany (built once)."""
     table = Endpoint.__table__
     c = table.c
-    number = {"type_": Integer}
+    successful = bindparam("b_successful", type_=Integer)
+    failed = bindparam("b_failed", type_=Integer)
+    now = bindparam("b_now", type_=c.last_attempt_at.type)
     return (
         update(table)
         .where(c.id == bindparam("b_id"))
         .values(
-            total_attempts=c.total_attempts + bindparam("b_total", **number),
-            successful_attempts=c.successful_attempts + bindparam("b_successful", **number),
-            failed_attempts=c.failed_attempts + bindparam("b_failed", **number),
+            total_attempts=c.total_attempts + successful + failed,
+            successful_attempts=c.successful_attempts + successful,
+            failed_attempts=c.failed_attempts + failed,
             # A success in the group ends the streak: what failed after it is the streak.
             consecutive_failures=case(
-                (bindparam("b_any_success", type_=Integer) > 0,
-                 bindparam("b_trailing", **number)),
-                else_=c.consecutive_failures + bindparam("b_failed_again", **number),
+                (successful > 0, bindparam("b_trailing", type_=Integer)),
+                else_=c.consecutive_failures + failed,
             ),
-            last_attempt_at=bindparam("b_now", type_=c.last_attempt_at.type),
+            last_attempt_at=now,
             last_attempt_ok=bindparam("b_last_ok", type_=c.last_attempt_ok.type),
-            last_delivery_at=bindparam("b_now_again", type_=c.last_delivery_at.type),
+            last_delivery_at=now,
         )
     )
 
@@ -163,15 +164,11 @@ def _count_on_endpoints(tallies, now):
     db.session.execute(_endpoint_counts(), [
         {
             "b_id": tally.endpoint.id,
-            "b_total": tally.successful + tally.failed,
             "b_successful": tally.successful,
             "b_failed": tally.failed,
-            "b_any_success": tally.successful,
             "b_trailing": tally.trailing_failures,
-            "b_failed_again": tally.failed,
             "b_now": now,
             "b_last_ok": tally.last_ok,
-            "b_now_again": now,
         }
         for tally in tallies
     ])
