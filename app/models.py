@@ -248,6 +248,9 @@ class Delivery(TenantScoped, db.Model):
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Random token of the claim holding `locked_until`; every write to a claimed delivery
+    # matches it, so a worker whose claim was lost writes nothing.
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # The trigger the next claimed attempt records (auto, retry, manual, test).
     next_trigger: Mapped[str] = mapped_column(String(10), default="auto")
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -281,6 +284,9 @@ class Attempt(db.Model):
     trigger: Mapped[str] = mapped_column(String(10), default="auto")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The URL posted to and the address dialled, as they were at the time of the attempt.
+    request_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    remote_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_headers: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     request_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -82,6 +82,8 @@ def record(plans, results):
             "number": plan.number,
             "trigger": plan.trigger,
             "started_at": started,
+            "request_url": plan.endpoint.url,
+            "remote_address": outcome.remote_address,
             "duration_ms": outcome.duration_ms,
             "request_headers": plan.request.shown_headers or None,
             "request_body": body.decode("utf-8", errors="replace") if body else None,

@@ -31,6 +31,7 @@ class Outcome:
     body: str = ""
     error: str | None = None
     duration_ms: int = 0
+    remote_address: str | None = None
 
     @property
     def ok(self):
@@ -193,7 +194,7 @@ def post(url, body, headers, *, timeout, allow_private):
 
 
 def _post(url, body, headers, *, timeout, allow_private):
-    _host, pinned_ip = _pin(url, allow_private)
+    host, pinned_ip = _pin(url, allow_private)
     prepared = requests.Request(
         "POST", url, data=body, headers={**headers, "Host": _host_header(url)}
     ).prepare()
@@ -209,6 +210,7 @@ def _post(url, body, headers, *, timeout, allow_private):
         status=response.status_code,
         headers=dict(response.headers),
         body=raw.decode("utf-8", errors="replace"),
+        remote_address=pinned_ip or host,
     )
     if response.is_redirect or 300 <= response.status_code < 400:
         location = response.headers.get("Location", "")
