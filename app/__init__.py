@@ -38,8 +38,11 @@ def create_app(config=None):
         app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
     )
     app.task_queue = Queue(app.config["RQ_QUEUE"], connection=app.redis)
-
-    from . import sqlite_pragmas
+    # The jobs package tells the services' after-commit hook how to queue work.
+    from . import (
+        jobs,  # noqa: F401
+        sqlite_pragmas,
+    )
 
     sqlite_pragmas.install(app)
 

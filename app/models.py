@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     select,
     text,
 )
@@ -187,6 +188,13 @@ class Endpoint(TenantScoped, db.Model):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_attempt_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the latest attempt timed out; None once the receiver answers again. While set,
+    # the endpoint gets one delivery in flight at a time.
+    timed_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Deliveries that reached each final state, counted as they reach it (metrics).
+    delivered_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    exhausted_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cancelled_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     @classmethod
     def for_org(cls, org_id):
@@ -222,6 +230,9 @@ class Event(TenantScoped, db.Model):
 # The predicate of ix_deliveries_waiting. Queries that should use the index spell their
 # status test the same way (Delivery.waiting()), so the planner can always match it.
 WAITING_PREDICATE = "status IN ('pending', 'failed')"
+# Attempts a person asked for (manual retry, test send), as SQL.
+USER_TRIGGERS_SQL = "('manual', 'test')"
+REQUESTED_PREDICATE = f"{WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}"
 
 
 class Delivery(TenantScoped, db.Model):
@@ -232,6 +243,17 @@ class Delivery(TenantScoped, db.Model):
         Index(
             "ix_deliveries_waiting", "next_attempt_at", "created_at",
             postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE),
+        ),
+        # Each endpoint's waiting deliveries in the order it gets them: finding the endpoints
+        # with waiting work, and each one's oldest due deliveries, is a probe per endpoint.
+        Index(
+            "ix_deliveries_endpoint_waiting", "endpoint_id", "next_attempt_at", "created_at",
+            postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE),
+        ),
+        # Attempts a person asked for, found without reading anyone's backlog.
+        Index(
+            "ix_deliveries_requested", "next_attempt_at",
+            postgresql_where=text(REQUESTED_PREDICATE), sqlite_where=text(REQUESTED_PREDICATE),
         ),
         Index("ix_deliveries_org_created", "org_id", "created_at", "id"),
         Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
@@ -292,6 +314,9 @@ class Attempt(db.Model):
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_headers: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The stored body is the start of a longer one (see ATTEMPT_BODY_LIMIT).
+    request_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    response_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
 

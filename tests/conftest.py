@@ -193,6 +193,15 @@ def private_redis():
 
 
 @pytest.fixture
+def worker(app):
+    """A real worker running jobs in a background thread for the whole test."""
+    from .jobs.engine import worker_running
+
+    with worker_running(app):
+        yield
+
+
+@pytest.fixture
 def receiver():
     server = Receiver().start()
     yield server

@@ -85,13 +85,13 @@ def test_custom_body_examples_show_the_preset_and_what_it_sends(client, org, adm
     assert json.loads(rendered) == sent
 
 
-def test_the_sample_on_the_page_is_what_a_receiver_gets(client, org, admin, receiver):
+def test_the_sample_on_the_page_is_what_a_receiver_gets(client, org, admin, receiver, worker):
     page = _docs(client, admin)
     shown = json.loads(_blocks(page, "data-sample")["issue.assigned"])
     endpoint, _secret = endpoints.create_endpoint(
         org.id, admin, {"name": "Docs", "url": f"{receiver.url}/hook",
                         "events": ["issue.assigned"]})
-    deliveries.send_test(endpoint, "issue.assigned")
+    assert deliveries.test_webhook(org.id, admin, endpoint, "issue.assigned").attempt.succeeded
     received = receiver.wait_for(1)[0].json()
     assert list(received) == list(shown)
     assert received["data"] == shown["data"]

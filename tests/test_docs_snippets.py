@@ -12,6 +12,7 @@ import pytest
 from app.services import deliveries, endpoints
 
 from . import factories
+from .jobs.engine import worker_running
 
 NODE = shutil.which("node")
 GO = shutil.which("go")
@@ -89,8 +90,8 @@ def _snippets_from_page(client, user):
 def _received(receiver, endpoint, event_type="scan.completed"):
     """Send a test delivery through the engine; returns what the receiver got."""
     before = len(receiver.requests)
-    delivery = deliveries.send_test(endpoint, event_type)
-    assert delivery.status == "delivered"
+    sent = deliveries.test_webhook(endpoint.org_id, None, endpoint, event_type)
+    assert sent.attempt.succeeded
     return receiver.wait_for(before + 1)[before]
 
 
@@ -110,7 +111,7 @@ def _case(name, request, secret, *, prefix="X-Hookline", body=None, now=None):
 
 
 @pytest.fixture
-def delivery_cases(app, org, admin, receiver):
+def delivery_cases(app, org, admin, receiver, worker):
     """Real deliveries, altered copies of them, and what a correct verifier says of each.
 
     Returns (cases, expected) with expected[name] = {"hookline": bool, "standard": bool}.
@@ -170,7 +171,7 @@ def test_python_snippet_from_the_page_verifies_a_real_delivery(client, admin, de
 def test_python_snippet_reads_the_branded_headers(make_app, org, admin, receiver):
     """With another header prefix, the page's code and the delivery still agree."""
     branded = make_app(WEBHOOK_HEADER_PREFIX="X-Acme")
-    with branded.app_context():
+    with branded.app_context(), worker_running(branded):
         endpoint, secret = endpoints.create_endpoint(
             org.id, admin, {"name": "Branded", "url": f"{receiver.url}/hook",
                             "events": ["issue.assigned"]},

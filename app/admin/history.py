@@ -99,12 +99,12 @@ def retry_delivery(delivery_id):
     delivery = history.get_delivery(org_id, delivery_id)
     if delivery is None:
         abort(404, "No such delivery.")
-    if deliveries.request_attempts(org_id, [delivery.id], "manual"):
-        audit.record(org_id, principal(), "delivery.retry", "delivery", delivery.id,
-                     {"webhook": delivery.endpoint_id, "eventType": delivery.event_type})
-        flash(f"Retry of the {delivery.event_type} delivery requested.", "success")
+    try:
+        deliveries.retry(org_id, principal(), delivery)
+    except deliveries.RetryRefused as exc:
+        flash(f"{exc}.", "warning")
     else:
-        flash("Only failed or exhausted deliveries can be retried.", "warning")
+        flash(f"Retry of the {delivery.event_type} delivery requested.", "success")
     fallback = url_for("admin.delivery_detail", delivery_id=delivery.id)
     return redirect(local_path(request.form.get("next", ""), fallback))
 

@@ -23,16 +23,16 @@ def webhook_test(endpoint_id):
         abort(404, "No such webhook.")
     form = TestWebhookForm()
     form.event_type.choices = [SelectChoice(kind, kind) for kind in endpoint.events]
-    delivery = None
+    sent = None
     if form.validate_on_submit():
         try:
-            delivery = deliveries.test_webhook(
+            sent = deliveries.test_webhook(
                 current_org_id(), principal(), endpoint, form.event_type.data
             )
         except deliveries.TestRefused as exc:
             form.event_type.errors.append(str(exc))
     status = 422 if form.errors else 200
     return render_template(
-        "admin/webhook_test.html", endpoint=endpoint, form=form, delivery=delivery,
-        attempt=getattr(delivery, "last_attempt", None),
+        "admin/webhook_test.html", endpoint=endpoint, form=form,
+        delivery=sent.delivery if sent else None, attempt=sent.attempt if sent else None,
     ), status

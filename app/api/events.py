@@ -30,12 +30,13 @@ def test_webhook(endpoint_id):
     if endpoint is None:
         raise ApiError(404, "No such webhook")
     try:
-        delivery = deliveries.test_webhook(
+        sent = deliveries.test_webhook(
             current_org_id(), principal(), endpoint, body.get("eventType")
         )
     except deliveries.TestRefused as exc:
         raise ApiError(422, str(exc), {"eventType": str(exc)}) from exc
-    attempt = delivery.last_attempt
+    delivery, attempt = sent.delivery, sent.attempt
+    # 202 while a worker has not recorded the attempt: poll GET /webhook-deliveries/{id}.
     return jsonify(
         {
             "deliveryId": delivery.id,
@@ -49,4 +50,4 @@ def test_webhook(endpoint_id):
             "error": attempt.error if attempt else delivery.last_error,
             "startedAt": iso(attempt.started_at) if attempt else None,
         }
-    )
+    ), 200 if attempt else 202

@@ -125,15 +125,10 @@ def retry_delivery(delivery_id):
     delivery = history.get_delivery(org_id, delivery_id)
     if delivery is None:
         raise ApiError(404, "Delivery not found")
-    if delivery.status not in history.RETRYABLE:
-        raise ApiError(409, f"Only failed or exhausted deliveries can be retried; this one is "
-                            f"{delivery.status}")
-    if delivery.endpoint.deleted_at is not None:
-        raise ApiError(409, "The webhook of this delivery was deleted; it cannot be retried")
-    if not deliveries.request_attempts(org_id, [delivery.id], "manual"):
-        raise ApiError(409, "This delivery changed meanwhile and was not retried")
-    audit.record(org_id, principal(), "delivery.retry", "delivery", delivery.id,
-                 {"webhook": delivery.endpoint_id, "eventType": delivery.event_type})
+    try:
+        deliveries.retry(org_id, principal(), delivery)
+    except deliveries.RetryRefused as exc:
+        raise ApiError(409, str(exc), code=exc.code) from exc
     return delivery_json(history.get_delivery(org_id, delivery.id)), 202
 
 

@@ -428,8 +428,14 @@ def webhook_test():
     return {"parameters": [_WEBHOOK_ID], "post": {
         "operationId": "testWebhook", "tags": ["Webhooks"],
         "summary": "Send the catalog sample of one of the endpoint's event types now",
+        "description": "A worker sends it; the call waits for the attempt up to the timeout "
+                       "(WEBHOOK_TIMEOUT_SECONDS) plus a margin. If a worker has not recorded "
+                       "it by then the answer is 202 with status pending: poll "
+                       "GET /webhook-deliveries/{deliveryId}.",
         "requestBody": json_body(ref("TestInput")),
         "responses": {"200": json_response("The test delivery and its attempt",
+                                           ref("TestResult")),
+                      "202": json_response("The test delivery, not attempted yet",
                                            ref("TestResult")),
                       **errors(400, 404, 415, 422)},
     }}
@@ -488,6 +494,9 @@ def delivery_retry():
     return {"parameters": [_DELIVERY_ID], "post": {
         "operationId": "retryDelivery", "tags": ["Deliveries"],
         "summary": "A new attempt now on a failed or exhausted delivery (trigger manual)",
+        "description": "409 with code delivery_in_flight while the delivery is being sent "
+                       "(retry once that attempt is recorded), not_retryable when it is not "
+                       "failed or exhausted, endpoint_deleted when its webhook was deleted.",
         "responses": {"202": json_response("The delivery, pending again", ref("Delivery")),
                       **errors(404, 409)},
     }}

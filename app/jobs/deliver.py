@@ -1,32 +1,20 @@
 """The delivery job: attempts for the ids it is given, then for whatever else is due."""
-import time
+from ..services.dispatch import Dispatcher
+from .enqueue import job_started
 
-from ..services import deliveries
-from .enqueue import job_started, request_drain
-
-# How long one job keeps taking due deliveries after its own before it returns.
-DRAIN_SECONDS = 2.0
-DRAIN_BATCH = 50
+# How long one job keeps taking due deliveries after its own before it returns (it also
+# returns as soon as nothing is due).
+DRAIN_SECONDS = 10.0
 
 
 def deliver(delivery_ids):
-    """Attempt these deliveries, then keep claiming due ones for a short while.
+    """Attempt these deliveries, then keep taking due ones, fairly, for up to DRAIN_SECONDS.
 
-    Ids that are not due or are taken are skipped. Taking due work in batches saves the
-    per-job overhead: the jobs queued for deliveries sent here find nothing to claim, and
-    deliveries made while a job waits in the queue get no job of their own (see
-    enqueue.JOB_WAITING). While more is due than this job is taking, it makes sure another
-    job waits, so an idle worker joins in and the work outlives this job's time.
-    Returns how many attempts were made.
+    Ids that are not due or are taken are skipped. Taking due work saves the per-job
+    overhead: jobs queued for deliveries sent here find nothing to claim, and deliveries made
+    while a job waits in the queue get no job of their own (see enqueue.JOB_WAITING). While
+    more is due than this job takes, it makes sure another job waits, so an idle worker
+    joins in. Returns how many attempts were made.
     """
     job_started()
-    sent = len(deliveries.attempt_many(delivery_ids)) if delivery_ids else 0
-    deadline = time.monotonic() + DRAIN_SECONDS
-    while True:
-        due = deliveries.due_ids(DRAIN_BATCH)
-        if not due:
-            return sent
-        request_drain()
-        sent += len(deliveries.attempt_many(due))
-        if time.monotonic() >= deadline:
-            return sent
+    return Dispatcher().run(delivery_ids, DRAIN_SECONDS)

@@ -1,4 +1,4 @@
-"""Enqueue delivery attempts after commit, in batches; Redis trouble never fails the caller."""
+"""Enqueue delivery jobs after commit, in batches; Redis trouble never fails the caller."""
 import logging
 
 from flask import current_app
@@ -18,26 +18,30 @@ JOB_WAITING = "hookline:deliver-job-waiting"
 JOB_WAITING_SECONDS = 5
 
 
-def enqueue_deliveries(ids, always=False):
+def enqueue_deliveries(ids, always=False, urgent=False):
     """Queue attempts for these delivery ids (in order); returns how many jobs were queued.
 
     Nothing is queued while a delivery job is already waiting (it will take these ids too),
-    unless `always`. When Redis is unreachable this logs and returns 0: the rows are in the
-    database and the sweeper queues them again.
+    unless `always` or `urgent`; `urgent` work (a person is waiting for it: a test send, a
+    retry) goes to the front of the queue. When Redis is unreachable this logs and returns
+    0: the rows are in the database and the sweeper queues them again.
     """
     ids = list(ids)
     if not ids:
         return 0
     jobs = [
-        Queue.prepare_data(DELIVER, args=(ids[start:start + BATCH_SIZE],), result_ttl=0)
+        Queue.prepare_data(DELIVER, args=(ids[start:start + BATCH_SIZE],), result_ttl=0,
+                           at_front=urgent)
         for start in range(0, len(ids), BATCH_SIZE)
     ]
-    return _enqueue(jobs, always, len(ids))
+    return _enqueue(jobs, always or urgent, len(ids))
 
 
-def request_drain():
-    """Make sure a delivery job will look for due deliveries soon; returns jobs queued."""
-    return _enqueue([Queue.prepare_data(DELIVER, args=([],), result_ttl=0)], False, 0)
+def request_drain(always=False, jobs=1):
+    """Make sure delivery jobs will look for due deliveries soon; returns jobs queued."""
+    return _enqueue(
+        [Queue.prepare_data(DELIVER, args=([],), result_ttl=0) for _ in range(jobs)], always, 0
+    )
 
 
 def job_started():

@@ -10,7 +10,7 @@ from flask import current_app
 from .. import catalog
 from ..extensions import db
 from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, User, utcnow
-from . import audit, body_templates, crypto, url_safety
+from . import after_commit, audit, body_templates, crypto, delivery_state, url_safety
 
 SECRET_PREFIX = "whsec_"
 MAX_NAME = 200
@@ -399,65 +399,73 @@ def create_endpoint(org_id, actor, data):
 
 def held_count(endpoint):
     """How many deliveries wait for this paused or disabled endpoint."""
-    from . import deliveries
-
-    return deliveries.held_count(endpoint.id)
+    return delivery_state.waiting_count(endpoint.id)
 
 
 def update_endpoint(org_id, actor, endpoint, data, discard_held=False):
     """Validate and apply a partial update. isActive false pauses; isActive true on a paused
     or disabled endpoint resumes it (clears the disabled state and the failure streak) and
-    sends what was held, oldest first, or cancels it when `discard_held`. Returns the
-    endpoint."""
+    sends what was held, oldest first, or cancels it when `discard_held`. Deliveries being
+    sent at that moment are left to their attempt. Returns the endpoint."""
     clean = validate(data, endpoint)
     changed = _apply(endpoint, clean)
-    released = []
+    released = 0
     action = None
     if "isActive" in clean:
         stopped = not endpoint.is_active or endpoint.disabled_at is not None
         if clean["isActive"] and stopped:
-            from . import deliveries
-
             endpoint.is_active = True
             endpoint.disabled_at = None
             endpoint.disabled_reason = None
             endpoint.consecutive_failures = 0
-            released = deliveries.release_held(endpoint.id, discard=discard_held)
             action = "endpoint.resume"
         elif not clean["isActive"] and endpoint.is_active:
             endpoint.is_active = False
             action = "endpoint.pause"
-    if changed:
+    if changed or action:
         endpoint.updated_at = utcnow()
+    # The endpoint row before its deliveries: the lock order of delivery_state.
+    db.session.flush()
+    if action == "endpoint.resume":
+        if discard_held:
+            _count_cancelled(endpoint, delivery_state.cancel_for_endpoint(endpoint.id))
+        else:
+            released = delivery_state.release_held(endpoint.id)
+            if released:
+                after_commit.add("drain", True)
+    if changed:
         audit.record(org_id, actor, "endpoint.update", "endpoint", endpoint.id,
                      {"name": endpoint.name, "changed": changed}, commit=False)
     if action == "endpoint.resume":
         audit.record(org_id, actor, action, "endpoint", endpoint.id,
                      {"name": endpoint.name, "discard_held": bool(discard_held),
-                      "released": 0 if discard_held else len(released)}, commit=False)
+                      "released": released}, commit=False)
     elif action:
         audit.record(org_id, actor, action, "endpoint", endpoint.id, {"name": endpoint.name},
                      commit=False)
     db.session.commit()
-    if released and not discard_held:
-        from ..jobs.enqueue import enqueue_deliveries
-
-        enqueue_deliveries(released)
     return endpoint
 
 
 def delete_endpoint(org_id, actor, endpoint):
-    """Soft delete: the endpoint leaves every list and its pending deliveries are cancelled;
-    returns how many were cancelled."""
-    from . import deliveries
-
+    """Soft delete: the endpoint leaves every list and its waiting deliveries are cancelled
+    (one being sent right now ends cancelled when its attempt is recorded); returns how many
+    were cancelled at once."""
     endpoint.deleted_at = utcnow()
     endpoint.is_active = False
-    cancelled = deliveries.cancel_for_endpoint(endpoint.id)
+    # The endpoint row before its deliveries: the lock order of delivery_state.
+    db.session.flush()
+    cancelled = delivery_state.cancel_for_endpoint(endpoint.id)
+    _count_cancelled(endpoint, cancelled)
     audit.record(org_id, actor, "endpoint.delete", "endpoint", endpoint.id,
                  {"name": endpoint.name, "cancelled_deliveries": cancelled}, commit=False)
     db.session.commit()
     return cancelled
+
+
+def _count_cancelled(endpoint, count):
+    if count:
+        endpoint.cancelled_count = Endpoint.cancelled_count + count
 
 
 def rotate_secret(org_id, actor, endpoint):

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import payloads
+from . import after_commit, payloads
 
 
 class EventError(ValueError):
@@ -108,8 +108,6 @@ def ingest(org_id, event_type, data):
     until the endpoint resumes. Redis being down does not fail ingest: the sweeper
     queues the rows later. Raises EventError for an unknown type or non-object data.
     """
-    from ..jobs.enqueue import enqueue_deliveries
-
     validate(event_type, data)
     data = {"company": org_id, **{k: v for k, v in data.items() if k != "company"}}
     event = Event(id=str(uuid.uuid4()), org_id=org_id, type=event_type, data=data,
@@ -145,10 +143,10 @@ def ingest(org_id, event_type, data):
     ]
     if rows:
         db.session.execute(insert(Delivery.__table__), rows)
+    sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
+    after_commit.add("deliver", *(r["id"] for r in rows if r["endpoint_id"] in sending))
     db.session.commit()
     remember_project(project)
-    sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
-    enqueue_deliveries([r["id"] for r in rows if r["endpoint_id"] in sending])
     return Ingested(event, event.id, [r["id"] for r in rows])
 
 

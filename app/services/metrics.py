@@ -5,24 +5,40 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from redis.exceptions import RedisError
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, Attempt, Delivery, Endpoint, utcnow
+from ..models import Attempt, Delivery, Endpoint, utcnow
+from . import due_work
+from .outcomes import LOST_CLAIMS
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000)
 DURATION_WINDOW = timedelta(hours=1)
 
 
 def _deliveries_by_status():
-    counts = dict(
-        db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
-    )
+    """Waiting deliveries counted through the partial index that holds only them; final
+    ones from the endpoints' counters, kept as deliveries reach each final state."""
+    waiting = dict(db.session.execute(
+        select(Delivery.status, func.count()).where(Delivery.waiting()).group_by(Delivery.status)
+    ).all())
+    finals = db.session.execute(
+        select(
+            func.coalesce(func.sum(Endpoint.delivered_count), 0),
+            func.coalesce(func.sum(Endpoint.exhausted_count), 0),
+            func.coalesce(func.sum(Endpoint.cancelled_count), 0),
+        )
+    ).one()
     family = GaugeMetricFamily(
-        "hookline_deliveries", "Deliveries stored, by status.", labels=["status"]
+        "hookline_deliveries",
+        "Deliveries by status: waiting ones as stored now, final ones as counted since the "
+        "endpoint was created (history purged by retention included).",
+        labels=["status"],
     )
-    for status in DELIVERY_STATUSES:
-        family.add_metric([status], counts.get(status, 0))
+    for status in ("pending", "failed"):
+        family.add_metric([status], waiting.get(status, 0))
+    for status, count in zip(("delivered", "exhausted", "cancelled"), finals, strict=True):
+        family.add_metric([status], int(count))
     return family
 
 
@@ -62,22 +78,24 @@ def _duration_histogram(now):
 
 
 def _due_not_enqueued(now, grace):
-    count = db.session.execute(
-        select(func.count())
-        .select_from(Delivery)
-        .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-        .where(
-            Delivery.waiting(),
-            Delivery.next_attempt_at < now - grace,
-            or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
-            Endpoint.is_active.is_(True),
-            Endpoint.deleted_at.is_(None),
-        )
-    ).scalar_one()
+    count = due_work.overdue_count(now, now - grace)
     return GaugeMetricFamily(
         "hookline_deliveries_due_not_enqueued",
-        "Deliveries due for longer than the sweep grace period and not being attempted.",
+        "Deliveries of sending endpoints due for longer than the sweep grace period and not "
+        "being attempted.",
         value=count,
+    )
+
+
+def _lost_claims(redis):
+    try:
+        lost = int(redis.get(LOST_CLAIMS) or 0)
+    except (RedisError, OSError, ValueError):
+        lost = 0
+    return CounterMetricFamily(
+        "hookline_lost_claims",
+        "Attempt outcomes dropped because their claim had run out before they were recorded.",
+        value=lost,
     )
 
 
@@ -104,6 +122,7 @@ class HooklineCollector:
         yield _attempts_by_outcome()
         yield _duration_histogram(now)
         yield _due_not_enqueued(now, self.grace)
+        yield _lost_claims(self.queue.connection)
         yield _queue_depth(self.queue)
 
 

@@ -1,15 +1,32 @@
 """Recording attempt outcomes: attempt rows, delivery states, endpoint counters, daily series
-and the retry policies' endpoint rules, whole in one transaction (DESIGN.md invariant 4)."""
+and the retry policies' endpoint rules, whole in one transaction (DESIGN.md invariant 4).
+
+Only outcomes whose claim still holds its delivery are written (delivery_state.still_claimed);
+a lost claim's outcome is dropped, logged and counted. When a group cannot be stored (a value
+the database refuses, a constraint), each outcome is tried alone, and one that still cannot
+be stored is recorded as a failed attempt saying so: one delivery's trouble is never its
+neighbours'.
+"""
 import functools
-from datetime import timedelta
+import logging
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, case, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..models import Attempt, Delivery, Endpoint, EndpointDailyStat, insert_or_update, utcnow
+from ..models import Attempt, Endpoint, EndpointDailyStat, insert_or_update, utcnow
+from . import after_commit, delivery_state
+from .delivery_state import USER_TRIGGERS
+from .transport import Outcome, storable
 
-USER_TRIGGERS = ("manual", "test")
+log = logging.getLogger(__name__)
+
+# What is kept of a request or response body in history; longer ones are marked truncated.
+ATTEMPT_BODY_LIMIT = 64 * 1024
+# Redis counter of outcomes dropped because their claim was lost (served by /metrics).
+LOST_CLAIMS = "hookline:lost-claims"
 
 
 def max_attempts(policy):
@@ -23,20 +40,33 @@ def retry_delays(policy):
     return tuple(current_app.config[key])
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """An endpoint an outcome just paused or disabled."""
+
+    endpoint_id: str
+    kind: str  # paused | disabled
+    reason: str
+    last_error: str | None
+
+
 class _Tally:
     """What one group's outcomes add to one endpoint's counters, in order."""
 
-    def __init__(self, endpoint):
-        self.endpoint = endpoint
+    def __init__(self, target):
+        self.target = target
         self.successful = 0
         self.failed = 0
         self.trailing_failures = 0
         self.last_ok = None
+        self.timed_out = None  # True, False (the receiver answered) or None (neither)
+        self.last_error = None
         self.automatic_failure = False
         self.automatic_exhausted = False
+        self.finals = {"delivered": 0, "exhausted": 0, "cancelled": 0}
 
-    def add(self, ok, automatic, status):
-        if ok:
+    def add(self, outcome, automatic, status):
+        if outcome.ok:
             self.successful += 1
             self.trailing_failures = 0
         else:
@@ -44,93 +74,147 @@ class _Tally:
             self.trailing_failures += 1
             self.automatic_failure |= automatic
             self.automatic_exhausted |= automatic and status == "exhausted"
-        self.last_ok = ok
+            self.last_error = outcome.error or f"HTTP {outcome.status}"
+        self.last_ok = outcome.ok
+        if outcome.timed_out:
+            self.timed_out = True
+        elif outcome.status is not None:
+            self.timed_out = False
+        if status in self.finals:
+            self.finals[status] += 1
 
 
-def _next_state(plan, ok, now):
-    """The delivery's new state after this attempt, and when to retry (or None)."""
-    if ok:
-        return {"status": "delivered", "delivered_at": now, "next_attempt_at": None}, None
-    policy = plan.endpoint.retry_policy
-    if plan.trigger == "test" or plan.number >= max_attempts(policy):
-        return {"status": "exhausted", "next_attempt_at": None}, None
-    delays = retry_delays(policy)
-    retry_at = now + timedelta(seconds=delays[min(plan.number, len(delays)) - 1])
-    return {"status": "failed", "next_attempt_at": retry_at, "next_trigger": "retry"}, retry_at
+def _kept(text):
+    """(stored text, truncated) of a body, at most ATTEMPT_BODY_LIMIT characters."""
+    if text is None:
+        return None, False
+    return storable(text[:ATTEMPT_BODY_LIMIT]), len(text) > ATTEMPT_BODY_LIMIT
 
 
-def record(plans, results):
-    """Write the attempts of `plans` (with their (started, Outcome) `results`), the deliveries'
-    new states, the endpoints' counters and daily series and the policy rules in one
-    transaction, then schedule the retries; returns the ids of endpoints just paused or
-    disabled.
-
-    A statement per table, whatever the group's size: one executemany each.
-    """
-    now = utcnow()
-    attempt_rows, delivery_rows, tallies, retries = [], [], {}, []
-    for plan, (started, outcome) in zip(plans, results, strict=True):
-        ok = outcome.ok
-        state, retry_at = _next_state(plan, ok, now)
-        if retry_at is not None:
-            retries.append((plan.delivery.id, retry_at))
-        body = plan.request.body
-        attempt_rows.append({
-            "org_id": plan.delivery.org_id,
-            "delivery_id": plan.delivery.id,
-            "endpoint_id": plan.endpoint.id,
-            "number": plan.number,
-            "trigger": plan.trigger,
-            "started_at": started,
-            "request_url": plan.endpoint.url,
-            "remote_address": outcome.remote_address,
-            "duration_ms": outcome.duration_ms,
-            "request_headers": plan.request.shown_headers or None,
-            "request_body": body.decode("utf-8", errors="replace") if body else None,
-            "response_status": outcome.status,
-            "response_headers": outcome.headers or None,
-            "response_body": outcome.body or None,
-            "error": outcome.error,
-            "succeeded": ok,
-        })
-        delivery_rows.append({
-            "b_id": plan.delivery.id,
-            "status": state["status"],
-            "next_attempt_at": state["next_attempt_at"],
-            "next_trigger": state.get("next_trigger", plan.delivery.next_trigger),
-            "delivered_at": state.get("delivered_at", plan.delivery.delivered_at),
-            "last_status_code": outcome.status,
-            "last_error": outcome.error or (None if ok else f"HTTP {outcome.status}"),
-            "locked_until": None,
-            "updated_at": now,
-        })
-        tally = tallies.setdefault(plan.endpoint.id, _Tally(plan.endpoint))
-        tally.add(ok, plan.trigger not in USER_TRIGGERS, state["status"])
-    db.session.execute(insert(Attempt.__table__), attempt_rows)
-    db.session.execute(_delivery_states(), delivery_rows)
-    # Endpoint rows in one order for every worker, so concurrent groups cannot deadlock.
-    ordered = [tallies[key] for key in sorted(tallies)]
-    streaks = _count_on_endpoints(ordered, now)
-    _count_daily(ordered, now)
-    stopped = {
-        tally.endpoint.id
-        for tally in ordered
-        if tally.automatic_failure and _apply_policy_rule(tally, streaks[tally.endpoint.id], now)
-    }
-    db.session.commit()
-    if retries:
-        from ..jobs.scheduling import schedule_attempt
-
-        for delivery_id, retry_at in retries:
-            schedule_attempt(delivery_id, retry_at)
+def record(finished):
+    """Write the outcomes of `finished` attempts, a list of (plan, started, Outcome): attempt
+    rows, delivery states, endpoint counters, daily series and policy rules, in one
+    transaction; then schedule the retries. Returns the endpoints this paused or disabled
+    (a list of Stopped)."""
+    try:
+        return _record(finished)
+    except SQLAlchemyError:
+        db.session.rollback()
+        if len(finished) == 1:
+            return _record_unstorable(finished[0])
+        log.warning("A group of %d outcomes could not be stored; recording each alone",
+                    len(finished), exc_info=True)
+    stopped = []
+    for item in finished:
+        try:
+            stopped += _record([item])
+        except SQLAlchemyError:
+            db.session.rollback()
+            stopped += _record_unstorable(item)
     return stopped
 
 
-@functools.cache
-def _delivery_states():
-    """UPDATE deliveries by id, for executemany: the columns set are the rows' other keys."""
-    table = Delivery.__table__
-    return update(table).where(table.c.id == bindparam("b_id"))
+def _record_unstorable(item):
+    plan, started, outcome = item
+    log.exception("The outcome of delivery %s could not be stored", plan.delivery.id)
+    plain = Outcome(
+        status=outcome.status,
+        error="The attempt's outcome could not be stored: " + (
+            outcome.error or f"HTTP {outcome.status}"
+        )[:200],
+        duration_ms=outcome.duration_ms,
+        remote_address=outcome.remote_address,
+    )
+    plain_plan = plan.without_body()
+    try:
+        return _record([(plain_plan, started, plain)])
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("Delivery %s is left to its lease", plan.delivery.id)
+        return []
+
+
+def _record(finished):
+    now = utcnow()
+    delivery_state.lock_endpoints({plan.target.id for plan, _, _ in finished})
+    held = delivery_state.still_claimed([(plan.delivery.id, plan.token) for plan, _, _ in finished])
+    lost = [plan.delivery.id for plan, _, _ in finished if plan.delivery.id not in held]
+    if lost:
+        log.warning("Claims lost before recording (outcomes dropped): %s", ", ".join(lost))
+        after_commit.add("lost_claims", *lost)
+    attempt_rows, delivery_rows, tallies = [], [], {}
+    for plan, started, outcome in finished:
+        if plan.delivery.id not in held:
+            continue
+        policy = plan.target.retry_policy
+        state, retry_at = delivery_state.outcome_state(
+            number=plan.number, trigger=plan.trigger, max_attempts=max_attempts(policy),
+            delays=retry_delays(policy), ok=outcome.ok,
+            endpoint_gone=held[plan.delivery.id], now=now,
+        )
+        if retry_at is not None:
+            after_commit.add("schedule", (plan.delivery.id, retry_at))
+        if plan.trigger == "test":
+            after_commit.add("attempted", plan.delivery.id)
+        attempt_rows.append(_attempt_row(plan, started, outcome))
+        delivery_rows.append({
+            "b_id": plan.delivery.id,
+            "b_token": plan.token,
+            "status": state["status"],
+            "attempt_count": plan.number,
+            "next_attempt_at": state["next_attempt_at"],
+            "next_trigger": state.get("next_trigger", plan.trigger),
+            "delivered_at": state.get("delivered_at", plan.delivery.delivered_at),
+            "last_status_code": outcome.status,
+            "last_error": storable(
+                outcome.error or (None if outcome.ok else f"HTTP {outcome.status}")
+            ),
+            "updated_at": now,
+        })
+        tally = tallies.setdefault(plan.target.id, _Tally(plan.target))
+        tally.add(outcome, plan.trigger not in USER_TRIGGERS, state["status"])
+    if attempt_rows:
+        db.session.execute(insert(Attempt.__table__), attempt_rows)
+        delivery_state.finish(delivery_rows)
+        ordered = [tallies[key] for key in sorted(tallies)]
+        streaks = _count_on_endpoints(ordered, now)
+        _count_daily(ordered, now)
+        stopped = [
+            rule for tally in ordered if tally.automatic_failure
+            for rule in [_apply_policy_rule(tally, streaks[tally.target.id], now)] if rule
+        ]
+    else:
+        stopped = []
+    db.session.commit()
+    return stopped
+
+
+def _attempt_row(plan, started, outcome):
+    body = plan.request.body
+    request_body, request_truncated = _kept(
+        body.decode("utf-8", errors="replace") if body else None
+    )
+    response_body, response_truncated = _kept(outcome.body or None)
+    return {
+        "org_id": plan.delivery.org_id,
+        "delivery_id": plan.delivery.id,
+        "endpoint_id": plan.target.id,
+        "number": plan.number,
+        "trigger": plan.trigger,
+        "started_at": started,
+        "request_url": plan.target.url,
+        "remote_address": storable(outcome.remote_address),
+        "duration_ms": outcome.duration_ms,
+        "request_headers": plan.request.shown_headers or None,
+        "request_body": request_body,
+        "request_truncated": request_truncated,
+        "response_status": outcome.status,
+        "response_headers": outcome.headers or None,
+        "response_body": response_body,
+        "response_truncated": response_truncated or outcome.truncated,
+        "error": storable(outcome.error),
+        "succeeded": outcome.ok,
+    }
 
 
 @functools.cache
@@ -141,6 +225,7 @@ def _endpoint_counts():
     successful = bindparam("b_successful", type_=Integer)
     failed = bindparam("b_failed", type_=Integer)
     now = bindparam("b_now", type_=c.last_attempt_at.type)
+    timed_out = bindparam("b_timed_out", type_=Integer)
     return (
         update(table)
         .where(c.id == bindparam("b_id"))
@@ -156,6 +241,12 @@ def _endpoint_counts():
             last_attempt_at=now,
             last_attempt_ok=bindparam("b_last_ok", type_=c.last_attempt_ok.type),
             last_delivery_at=now,
+            # 1: the last attempt timed out; 0: the receiver answered; -1: neither.
+            timed_out_at=case((timed_out == 1, now), (timed_out == 0, None),
+                              else_=c.timed_out_at),
+            delivered_count=c.delivered_count + bindparam("b_delivered", type_=Integer),
+            exhausted_count=c.exhausted_count + bindparam("b_exhausted", type_=Integer),
+            cancelled_count=c.cancelled_count + bindparam("b_cancelled", type_=Integer),
         )
     )
 
@@ -165,22 +256,37 @@ def _count_on_endpoints(tallies, now):
     {endpoint id: failure streak after it} for the endpoints with an automatic failure."""
     db.session.execute(_endpoint_counts(), [
         {
-            "b_id": tally.endpoint.id,
+            "b_id": tally.target.id,
             "b_successful": tally.successful,
             "b_failed": tally.failed,
             "b_trailing": tally.trailing_failures,
             "b_now": now,
             "b_last_ok": tally.last_ok,
+            "b_timed_out": {True: 1, False: 0, None: -1}[tally.timed_out],
+            "b_delivered": tally.finals["delivered"],
+            "b_exhausted": tally.finals["exhausted"],
+            "b_cancelled": tally.finals["cancelled"],
         }
         for tally in tallies
     ])
-    failing = [tally.endpoint.id for tally in tallies if tally.automatic_failure]
+    failing = [tally.target.id for tally in tallies if tally.automatic_failure]
     if not failing:
         return {}
-    # These rows are locked by the update above: the streaks read are this group's.
+    # These rows are locked by this transaction: the streaks read are this group's.
     return dict(db.session.execute(
         select(Endpoint.id, Endpoint.consecutive_failures).where(Endpoint.id.in_(failing))
     ).all())
+
+
+def count_cancelled(endpoint_id, count):
+    """Add deliveries cancelled by a delete to the endpoint's final counts (not committed)."""
+    if count:
+        db.session.execute(
+            update(Endpoint)
+            .where(Endpoint.id == endpoint_id)
+            .values(cancelled_count=Endpoint.cancelled_count + count)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _count_daily(tallies, now):
@@ -196,9 +302,9 @@ def _count_daily(tallies, now):
     )
     db.session.execute(statement, [
         {
-            "endpoint_id": tally.endpoint.id,
+            "endpoint_id": tally.target.id,
             "day": now.date(),
-            "org_id": tally.endpoint.org_id,
+            "org_id": tally.target.org_id,
             "successful": tally.successful,
             "failed": tally.failed,
         }
@@ -208,34 +314,32 @@ def _count_daily(tallies, now):
 
 def _apply_policy_rule(tally, streak, now):
     """Standard: an exhausted delivery disables the endpoint. Quick: a long streak pauses it.
-
-    Returns True when this stopped the endpoint.
-    """
-    endpoint = tally.endpoint
-    if endpoint.retry_policy == "quick":
+    Either switches the endpoint's Active toggle off. Returns a Stopped, or None."""
+    target = tally.target
+    if target.retry_policy == "quick":
         if streak < current_app.config["WEBHOOK_QUICK_PAUSE_AFTER"]:
-            return False
+            return None
+        reason = f"Paused automatically after {streak} consecutive failed attempts"
         result = db.session.execute(
             update(Endpoint)
-            .where(Endpoint.id == endpoint.id, Endpoint.is_active.is_(True))
-            .values(
-                is_active=False,
-                disabled_reason=f"Paused automatically after {streak} consecutive "
-                "failed attempts",
-            )
+            .where(Endpoint.id == target.id, Endpoint.is_active.is_(True))
+            .values(is_active=False, disabled_reason=reason)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount > 0
-    if not tally.automatic_exhausted:
-        return False
-    result = db.session.execute(
-        update(Endpoint)
-        .where(Endpoint.id == endpoint.id, Endpoint.disabled_at.is_(None))
-        .values(
-            disabled_at=now,
-            disabled_reason=f"Disabled automatically: a delivery failed all "
-            f"{max_attempts('standard')} attempts",
+        kind = "paused"
+    else:
+        if not tally.automatic_exhausted:
+            return None
+        reason = (f"Disabled automatically: a delivery failed all "
+                  f"{max_attempts('standard')} attempts")
+        result = db.session.execute(
+            update(Endpoint)
+            .where(Endpoint.id == target.id, Endpoint.disabled_at.is_(None))
+            .values(disabled_at=now, disabled_reason=reason, is_active=False)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount > 0
+        kind = "disabled"
+    if not result.rowcount:
+        return None
+    return Stopped(target.id, kind, reason, tally.last_error)
+

@@ -1,11 +1,14 @@
-"""Retention: purge deliveries and attempts older than WEBHOOK_RETENTION_DAYS, in batches."""
+"""Retention: purge final deliveries (and their attempts) older than WEBHOOK_RETENTION_DAYS,
+in batches. Deliveries that are not final (held for a paused endpoint, failed and waiting for
+a retry) are kept whatever their age: purging them would lose a delivery."""
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, tuple_
 
 from ..extensions import db
-from ..models import Attempt, Delivery, Event, Organization, utcnow
+from ..models import Delivery, Event, Organization, utcnow
+from .delivery_state import FINAL
 
 BATCH_SIZE = 5000
 
@@ -17,23 +20,33 @@ def cutoff(now=None, days=None):
 
 
 def _purge_deliveries(org_id, before, batch_size):
-    removed = 0
-    # Oldest first through ix_deliveries_org_created: each batch is an index range scan.
-    oldest = (
-        select(Delivery.id)
-        .where(Delivery.org_id == org_id, Delivery.created_at < before)
-        .order_by(Delivery.created_at)
-        .limit(batch_size)
-    )
+    removed, after = 0, None
     while True:
-        ids = db.session.execute(oldest).scalars().all()
-        if not ids:
+        # Oldest first through ix_deliveries_org_created, resuming after the last row seen,
+        # so deliveries kept (not final) are read once per pass, not once per batch.
+        query = select(Delivery.id, Delivery.created_at, Delivery.status).where(
+            Delivery.org_id == org_id, Delivery.created_at < before
+        )
+        if after is not None:
+            query = query.where(tuple_(Delivery.created_at, Delivery.id) > after)
+        rows = db.session.execute(
+            query.order_by(Delivery.created_at, Delivery.id).limit(batch_size)
+        ).all()
+        if not rows:
+            db.session.commit()
             return removed
-        db.session.execute(delete(Attempt).where(Attempt.delivery_id.in_(ids)))
-        db.session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+        after = (rows[-1].created_at, rows[-1].id)
+        final = [row.id for row in rows if row.status in FINAL]
+        if final:
+            # The status is checked again: a delivery retried meanwhile is not final any more.
+            # Its attempts go with it (ON DELETE CASCADE).
+            removed += db.session.execute(
+                delete(Delivery)
+                .where(Delivery.id.in_(final), Delivery.status.in_(FINAL))
+                .execution_options(synchronize_session=False)
+            ).rowcount
         # One short transaction per batch keeps locks brief on a busy table.
         db.session.commit()
-        removed += len(ids)
 
 
 def _purge_events(before, batch_size):
@@ -51,9 +64,10 @@ def _purge_events(before, batch_size):
 
 
 def purge(now=None, days=None, batch_size=BATCH_SIZE):
-    """Delete attempts, then deliveries, then events left without deliveries, all older than
-    the retention period, one batch per transaction. Endpoint counters and the daily series
-    are left alone, so statistics stay right. Returns {"deliveries": n, "events": m}."""
+    """Delete final deliveries with their attempts, then events left without deliveries, all
+    older than the retention period, one batch per transaction. Endpoint counters and the
+    daily series are left alone, so statistics stay right.
+    Returns {"deliveries": n, "events": m}."""
     before = cutoff(now, days)
     org_ids = db.session.execute(select(Organization.id)).scalars().all()
     return {

@@ -23,7 +23,7 @@ def test_page_offers_only_the_endpoints_event_types(client, auth, org, admin, re
     assert "user.login" not in page
 
 
-def test_sending_shows_status_time_and_response(client, auth, org, admin, receiver):
+def test_sending_shows_status_time_and_response(client, auth, org, admin, receiver, worker):
     endpoint_id, _ = make_endpoint(org, receiver.url, events=["scan.completed", "issue.assigned"])
     receiver.answer(202, b'{"queued": "yes <b>"}')
     auth.login(admin.email)
@@ -47,7 +47,7 @@ def test_sending_shows_status_time_and_response(client, auth, org, admin, receiv
     assert entry.scalar_one().actor_name == admin.email
 
 
-def test_a_failing_receiver_shows_the_error(client, auth, org, admin, receiver):
+def test_a_failing_receiver_shows_the_error(client, auth, org, admin, receiver, worker):
     endpoint_id, _ = make_endpoint(org, receiver.url)
     receiver.answer(redirect="https://elsewhere.example/")
     auth.login(admin.email)

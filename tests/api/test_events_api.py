@@ -34,7 +34,7 @@ def test_post_events_refuses_unknown_type_and_non_object_data(app, api, org):
     assert db.session.execute(select(Delivery)).first() is None
 
 
-def test_test_send_records_a_test_delivery_and_shows_the_result(app, api, org, receiver):
+def test_test_send_records_a_test_delivery_and_shows_the_result(app, api, org, receiver, worker):
     endpoint_id, _ = make_endpoint(org, receiver.url, events=["scan.completed", "scan.failed"])
     receiver.answer(201, b'{"received": true}')
 
@@ -53,7 +53,7 @@ def test_test_send_records_a_test_delivery_and_shows_the_result(app, api, org, r
     assert audit.scalar_one().details["event_type"] == "scan.failed"
 
 
-def test_test_send_reports_a_failure_without_retrying(app, api, org, receiver):
+def test_test_send_reports_a_failure_without_retrying(app, api, org, receiver, worker):
     endpoint_id, _ = make_endpoint(org, receiver.url)
     receiver.answer(503, b"down for maintenance")
 
@@ -66,7 +66,7 @@ def test_test_send_reports_a_failure_without_retrying(app, api, org, receiver):
     assert app.redis.zcard("rq:scheduler:scheduled_jobs") == 0
 
 
-def test_test_send_works_on_a_paused_endpoint(app, api, org, receiver):
+def test_test_send_works_on_a_paused_endpoint(app, api, org, receiver, worker):
     endpoint_id, _ = make_endpoint(org, receiver.url, isActive=False)
     body = api.post(f"/webhooks/{endpoint_id}/test", json={"eventType": "scan.completed"}).json
     assert body["status"] == "delivered"

@@ -89,14 +89,18 @@ class Stack:
         self.flask("db", "upgrade")
         self.org_id = self.flask("create-org", "Bench").strip()
         self.token = self.flask("create-token", "--org", self.org_id, "--name", "bench").split()[-1]
+        # A second organization, for the noisy-neighbour scenario.
+        self.neighbour_id = self.flask("create-org", "Neighbour").strip()
+        self.neighbour_token = self.flask(
+            "create-token", "--org", self.neighbour_id, "--name", "bench"
+        ).split()[-1]
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         log = open(Path(self.tmp.name) / "stack.log", "w")  # noqa: SIM115
         self.log = log
         self._spawn("web", ["gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}",
                             "--workers", "2", "--threads", "8", "--log-level", "warning"])
-        for n in range(self.workers):
-            self._spawn(f"worker{n}", [PY, "worker.py"])
+        self.start_workers()
         self._spawn("scheduler", [PY, "worker.py", "scheduler"])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -107,6 +111,17 @@ class Stack:
                 pass
             time.sleep(0.2)
         raise RuntimeError("web process did not become healthy; see " + log.name)
+
+    def start_workers(self):
+        for n in range(self.workers):
+            self._spawn(f"worker{n}", [PY, "worker.py"])
+
+    def stop_workers(self):
+        """Stop the workers (the queue and the database keep what is due)."""
+        for n in range(self.workers):
+            proc = self.procs.pop(f"worker{n}")
+            proc.terminate()
+            proc.wait(30)
 
     def _spawn(self, name, cmd):
         bin_dir = str(Path(PY).parent)
@@ -147,10 +162,10 @@ class Stack:
 
 
 class Api:
-    def __init__(self, stack):
+    def __init__(self, stack, token=None):
         self.base = stack.base + "/api/sch/org"
         self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {stack.token}"
+        self.session.headers["Authorization"] = f"Bearer {token or stack.token}"
 
     def create_endpoint(self, url, events, policy="standard"):
         response = self.session.post(f"{self.base}/webhooks", json={
@@ -361,6 +376,75 @@ def ingest_ratio(stack, api, receiver, seconds, threads=8):
             "ratio": ingest_rate / catalog_rate}
 
 
+def _emit_many(api, event_type, count, threads=8):
+    sessions = [requests.Session() for _ in range(threads)]
+    for s in sessions:
+        s.headers.update(api.session.headers)
+
+    def run(i):
+        for n in range(i, count, threads):
+            api.emit(event_type, _payload(n), session=sessions[i])
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, range(threads)))
+
+
+def backlog(stack, api, receiver, raw_rate, events, endpoints=20):
+    """Recovery after an outage: deliveries queued while no worker ran, then two workers
+    start. The drain rate is measured from the first arrival to the last."""
+    api.delete_all()
+    for _ in range(endpoints):
+        api.create_endpoint(f"{receiver.url}/backlog", ["scan.completed"])
+    session = requests.Session()
+    stack.stop_workers()
+    _emit_many(api, "scan.completed", events)
+    receiver.reset(session)
+    expected = events * endpoints
+    started = time.time()
+    stack.start_workers()
+    seen = receiver.wait_for(session, expected, timeout=max(120, expected / 20))
+    times = sorted(a[0] for a in receiver.stats(session) if a[3].startswith("/backlog"))
+    drain = times[-1] - times[0]
+    rate = len(times) / drain if drain > 0 else float("inf")
+    return {"deliveries": expected, "received": seen, "start_seconds": times[0] - started,
+            "drain_seconds": drain, "rate": rate, "ratio": rate / raw_rate}
+
+
+def noisy_neighbour(stack, api, receiver, seconds, flood):
+    """Organization A floods an endpoint that never answers; organization B emits one event a
+    second to a healthy one. B's ingest → receiver latency is what A may not spoil."""
+    api.delete_all()
+    neighbour = Api(stack, stack.neighbour_token)
+    neighbour.delete_all()
+    api.create_endpoint(f"{receiver.url}/hang", ["scan.completed"])
+    neighbour.create_endpoint(f"{receiver.url}/neighbour", ["issue.assigned"])
+    session = requests.Session()
+    receiver.reset(session)
+    _emit_many(api, "scan.completed", flood)
+    accepted = {}
+    started = time.perf_counter()
+    for n in range(seconds):
+        pause = started + n - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        event_id = neighbour.emit("issue.assigned", {"issue_id": f"i-{n}"})
+        accepted[event_id] = time.time()
+    deadline = time.monotonic() + 60
+    arrivals = {}
+    while len(arrivals) < len(accepted) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        arrivals = {a[1]: a[0] for a in receiver.stats(session) if a[3].startswith("/neighbour")}
+    samples = sorted((arrivals[e] - t) * 1000 for e, t in accepted.items() if e in arrivals)
+    hung = sum(1 for a in receiver.stats(session) if a[3].startswith("/hang"))
+    api.delete_all()
+    return {
+        "flood": flood, "events": len(accepted), "received": len(samples),
+        "p50_ms": statistics.median(samples) if samples else None,
+        "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None,
+        "flood_sends": hung,
+    }
+
+
 def quick_retry(api, receiver):
     api.delete_all()
     api.create_endpoint(f"{receiver.url}/fail-first", ["scan.failed"], policy="quick")
@@ -381,7 +465,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
     parser.add_argument("--only", default="", metavar="NAMES",
                         help="comma-separated scenarios to run (sustained, latency, fan_out, "
-                             "ingest, quick_retry); default all")
+                             "ingest, quick_retry, backlog, noisy_neighbour); default all")
     args = parser.parse_args(argv)
     quick = args.quick
     only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -421,6 +505,12 @@ def main(argv=None):
             results["ingest"] = ingest_ratio(stack, api, receiver, 2 if quick else 5)
         if wanted("quick_retry"):
             results["quick_retry"] = quick_retry(api, receiver)
+        if wanted("backlog"):
+            results["backlog"] = backlog(stack, api, receiver, raw_rate, 50 if quick else 200)
+        if wanted("noisy_neighbour"):
+            results["noisy_neighbour"] = noisy_neighbour(
+                stack, api, receiver, 8 if quick else 30, 300 if quick else 3000
+            )
     finally:
         stack.stop()
         receiver.stop()
@@ -451,6 +541,15 @@ def print_table(r):
                      "ratio ≥ 0.3", f"{r['ingest']['ratio']:.2f}"))
     if "quick_retry" in r:
         rows.append(("quick retry delay (s)", f"{r['quick_retry']['delay_s']}", "2.0–3.0", ""))
+    if "backlog" in r:
+        rows.append(("backlog drain/s (start s)",
+                     f"{r['backlog']['rate']:.0f} ({r['backlog']['start_seconds']:.1f})",
+                     "ratio ≥ 0.8", f"{r['backlog']['ratio']:.2f}"))
+    if "noisy_neighbour" in r:
+        n = r["noisy_neighbour"]
+        rows.append(("noisy neighbour p50 / p99 (ms)",
+                     f"{n['p50_ms']:.0f} / {n['p99_ms']:.0f}" if n["p99_ms"] is not None
+                     else "none arrived", "p99 ≤ 1000", ""))
     if "worker_rss_mb" in r:
         rows.append(("worker RSS (MB)", f"{r['worker_rss_mb']:.0f}", "≤ 150", ""))
     print(f"database={r['database']} redis={r['redis']} workers={r['workers']} quick={r['quick']}")

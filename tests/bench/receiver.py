@@ -1,7 +1,8 @@
 """A fast benchmark receiver: asyncio HTTP/1.1 with keep-alive, in its own process.
 
 It records, per request, the arrival time and the delivery/event ids, and answers 200 — or 500
-to the first attempt of each delivery under /fail-first/. GET /_stats returns what it recorded.
+to the first attempt of each delivery under /fail-first/, and never under /hang/ (it reads the
+request and waits for the client to give up). GET /_stats returns what it recorded.
 """
 import asyncio
 import json
@@ -49,6 +50,9 @@ async def _handle(reader, writer, state):
                 now = time.time()
                 delivery = next((v for k, v in headers.items() if k.endswith("-delivery")), "")
                 state.arrivals.append((now, headers.get("webhook-id", ""), delivery, path))
+                if path.startswith("/hang"):
+                    await reader.read()
+                    return
                 if path.startswith("/fail-first") and delivery not in state.failed_once:
                     state.failed_once.add(delivery)
                     writer.write(FAIL)

@@ -1,12 +1,16 @@
 """Helpers for delivery-engine tests: endpoints on the receiver, running real workers."""
+import threading
 import time
+from contextlib import contextmanager
 
+from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs.scheduling import scheduler
 from app.models import Attempt, Delivery, Endpoint
 from app.services import endpoints
+from app.services.dispatch import Dispatcher
 from worker import HooklineWorker
 
 
@@ -27,6 +31,38 @@ class BurstWorker(HooklineWorker):
 
     def unsubscribe(self):
         pass
+
+
+class ThreadWorker(BurstWorker):
+    """The production worker, run in a thread of the test process (signals belong to the
+    main thread, so job timeouts use a timer)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+@contextmanager
+def worker_running(app):
+    """A real worker taking jobs in a background thread while the test acts."""
+    stop = threading.Event()
+
+    def work():
+        with app.app_context():
+            worker = ThreadWorker([app.task_queue], connection=app.redis)
+            while not stop.is_set():
+                worker.work(burst=True, logging_level="WARNING")
+                db.session.remove()
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=work, name="test-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def run_worker(app):
@@ -65,3 +101,17 @@ def attempts_of(delivery_id):
     return db.session.execute(
         select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.number)
     ).scalars().all()
+
+
+def attempt_now(delivery_id):
+    """Claim, send and record one attempt of this delivery in this process, as a delivery job
+    does; returns the attempt recorded, or None when there was nothing to claim."""
+    if not attempt_each([delivery_id]):
+        return None
+    return attempts_of(delivery_id)[-1]
+
+
+def attempt_each(delivery_ids):
+    """One attempt for each of these deliveries that can be claimed, and nothing else;
+    returns how many."""
+    return Dispatcher().run(delivery_ids, seconds=None)

@@ -9,8 +9,10 @@ from standardwebhooks import Webhook
 
 from app.extensions import db
 from app.models import Delivery, Endpoint, EndpointDailyStat, utcnow
-from app.services import deliveries, events
+from app.services import deliveries, delivery_state, dispatch, events
 from tests.jobs.engine import (
+    attempt_each,
+    attempt_now,
     attempts_of,
     delivery,
     endpoint_row,
@@ -163,23 +165,36 @@ def test_unresolvable_host_is_a_dns_failure(app, org):
     assert attempts_of(delivery_id)[0].error == "DNS lookup failed for no-such-host.invalid"
 
 
-def test_response_body_is_kept_up_to_4_kb(app, org, receiver):
+def test_response_body_is_kept_up_to_64_kib_and_marked_truncated(app, org, receiver):
     make_endpoint(org, receiver.url)
-    receiver.answer(200, b"x" * 10_000)
+    receiver.answer(200, b"x" * 100_000)
     _, [delivery_id] = emit_one(org)
     run_worker(app)
-    assert attempts_of(delivery_id)[0].response_body == "x" * 4096
+    [attempt] = attempts_of(delivery_id)
+    assert (attempt.response_body, attempt.response_truncated) == ("x" * 65536, True)
+    assert attempt.succeeded
+
+
+def test_a_short_response_body_is_kept_whole(app, org, receiver):
+    make_endpoint(org, receiver.url)
+    receiver.answer(200, b"y" * 65536)
+    _, [delivery_id] = emit_one(org)
+    run_worker(app)
+    [attempt] = attempts_of(delivery_id)
+    assert (attempt.response_body, attempt.response_truncated) == ("y" * 65536, False)
 
 
 def test_a_second_claim_of_the_same_delivery_gets_nothing(app, org, receiver):
     make_endpoint(org, receiver.url)
     receiver.answer(503)
     _, [delivery_id] = emit_one(org)
-    claimed = deliveries.claim([delivery_id])
-    assert list(claimed) == [delivery_id]
-    assert (claimed[delivery_id].attempt_count, claimed[delivery_id].next_trigger) == (1, "auto")
-    assert deliveries.claim([delivery_id]) == {}
-    assert deliveries.attempt(delivery_id) is None
+    claimed = delivery_state.claim([delivery_id])
+    assert list(claimed.rows) == [delivery_id]
+    # The count says how many attempts were made, and a claim is not one.
+    assert (claimed.rows[delivery_id].attempt_count, claimed.rows[delivery_id].next_trigger) == (
+        0, "auto")
+    assert delivery_state.claim([delivery_id]).rows == {}
+    assert attempt_now(delivery_id) is None
     assert receiver.requests == []
 
 
@@ -194,7 +209,7 @@ def test_a_paused_endpoint_gets_no_automatic_attempt_but_a_manual_one(app, org, 
     db.session.execute(update(Delivery).values(next_attempt_at=utcnow()))
     db.session.commit()
 
-    assert deliveries.attempt(delivery_id) is None
+    assert attempt_now(delivery_id) is None
     assert deliveries.request_attempts(org_id, [delivery_id], "manual") == [delivery_id]
     run_worker(app)
 
@@ -206,22 +221,28 @@ def test_a_paused_endpoint_gets_no_automatic_attempt_but_a_manual_one(app, org, 
     assert delivery(delivery_id).status == "delivered"
 
 
-def test_a_batch_hands_back_what_it_cannot_send_within_its_lease(app, org, receiver, monkeypatch):
-    monkeypatch.setattr(deliveries, "LEASE_MARGIN_SECONDS", 0)
+def test_a_lane_hands_back_what_it_cannot_send_within_its_lease(app, org, receiver,
+                                                               monkeypatch):
+    # A 5 s lease (timeout 2 + 3) and a send may start only with 4.5 s of it left: after one
+    # 1 s send, the endpoint's next deliveries are handed back untouched.
+    monkeypatch.setattr(delivery_state, "LEASE_MARGIN_SECONDS", 3)
+    monkeypatch.setattr(dispatch, "START_MARGIN_SECONDS", 2.5)
+    receiver.answer(200, delay=1.0)
     make_endpoint(org, receiver.url)
     org_id = org.id
     ids = [emit_one(org_id)[1][0] for _ in range(3)]
 
-    assert deliveries.attempt_many(ids) == ids[:1]
+    assert attempt_each(ids) == 1
 
     assert len(receiver.requests) == 1
     handed_back = [delivery(i) for i in ids[1:]]
-    assert [(d.status, d.attempt_count, d.locked_until) for d in handed_back] == [
-        ("pending", 0, None), ("pending", 0, None)
+    assert [(d.status, d.attempt_count, d.locked_until, d.lease_token) for d in handed_back] == [
+        ("pending", 0, None, None), ("pending", 0, None, None)
     ]
-    assert deliveries.attempt_many(ids[1:]) == ids[1:2]
-    assert deliveries.attempt_many(ids[2:]) == ids[2:]
+    assert attempt_each(ids[1:]) == 1
+    assert attempt_each(ids[2:]) == 1
     assert [delivery(i).status for i in ids] == ["delivered"] * 3
+    assert [delivery(i).attempt_count for i in ids] == [1, 1, 1]
 
 
 def test_one_job_takes_other_due_deliveries_in_batches(app, org, receiver):

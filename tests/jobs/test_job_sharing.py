@@ -4,7 +4,7 @@ from rq import Queue
 from app.jobs import deliver as deliver_job
 from app.jobs.enqueue import request_drain
 from app.jobs.sweeper import sweep
-from app.services import events
+from app.services import dispatch, events
 from tests.jobs.engine import delivery, make_endpoint, run_worker
 
 
@@ -37,7 +37,10 @@ def test_the_sweeper_queues_even_while_a_job_waits(app, org, receiver):
 
     assert sweep(grace_seconds=0) == 2
 
-    assert [job.args[0] for job in queued_jobs(app)] == [first, first + second]
+    # The ingest's job, then the sweeper's: a job that takes whatever is due.
+    assert [job.args[0] for job in queued_jobs(app)] == [first, []]
+    run_worker(app)
+    assert {r.headers["X-Hookline-Delivery"] for r in receiver.wait_for(2)} == {*first, *second}
 
 
 def test_a_job_out_of_time_asks_for_another_and_nothing_is_left_behind(
@@ -49,8 +52,9 @@ def test_a_job_out_of_time_asks_for_another_and_nothing_is_left_behind(
     ids = [events.ingest(org_id, "scan.completed", {"n": n}).delivery_ids[0] for n in range(120)]
     app.task_queue.empty()
 
-    # Its own id, then one batch of due deliveries; time is up with more due.
-    assert deliver_job.deliver(ids[:1]) == 1 + deliver_job.DRAIN_BATCH
+    # Its own id and one take of due work; time is up with more due, so it leaves a job
+    # to take the rest.
+    assert deliver_job.deliver(ids[:1]) == 1 + dispatch.LANE_MAX
     assert [job.args[0] for job in queued_jobs(app)] == [[]]
 
     run_worker(app)

@@ -9,8 +9,9 @@ from app.extensions import db
 from app.jobs.scheduling import scheduler, to_naive_utc
 from app.jobs.sweeper import sweep
 from app.models import Attempt, Delivery, utcnow
-from app.services import deliveries, events
+from app.services import events
 from tests.jobs.engine import (
+    attempt_now,
     attempts_of,
     delivery,
     endpoint_row,
@@ -70,7 +71,7 @@ def test_standard_policy_spacing_and_exhaustion_disable_the_endpoint(make_app, o
         [delivery_id] = emit(org_id)
         gaps = []
         for _ in range(5):
-            deliveries.attempt(delivery_id)
+            attempt_now(delivery_id)
             row = delivery(delivery_id)
             if row.next_attempt_at is not None:
                 gaps.append(row.next_attempt_at - row.updated_at)
@@ -89,7 +90,8 @@ def test_standard_policy_spacing_and_exhaustion_disable_the_endpoint(make_app, o
         endpoint = endpoint_row(endpoint_id)
         assert endpoint.disabled_at is not None
         assert "5 attempts" in endpoint.disabled_reason
-        assert endpoint.is_active is True
+        # Seed 000: "to re-enable, click Active": disabling switches the toggle off.
+        assert endpoint.is_active is False
 
     assert [round(gap.total_seconds()) for gap in gaps] == [60, 300, 1800, 7200]
     assert len(receiver.requests) == 5

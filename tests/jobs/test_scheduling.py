@@ -1,23 +1,15 @@
 """The scheduling adapter and the sweeper: the database decides what is queued."""
 from datetime import timedelta
 
-from rq import Queue
 from sqlalchemy import update
 
 from app.extensions import db
 from app.jobs import scheduling
 from app.jobs.sweeper import sweep
 from app.models import Delivery, utcnow
-from app.services import events
+from app.services import due_work, events
 from tests import factories
 from tests.jobs.engine import delivery, make_endpoint, run_worker
-
-
-def queued_ids(app):
-    ids = []
-    for job in Queue(app.config["RQ_QUEUE"], connection=app.redis).get_jobs():
-        ids.extend(job.args[0])
-    return ids
 
 
 def test_periodic_jobs_are_registered_once_under_stable_ids(app):
@@ -80,7 +72,10 @@ def test_sweep_queues_due_deliveries_and_leaves_the_rest(app, org):
         factories.make_delivery(endpoint, **fields)
 
     assert sweep(grace_seconds=60) == 3
-    assert sorted(queued_ids(app)) == sorted(due)
+    # It queues a job that takes what is due, and what is due is exactly those three.
+    assert [job.args[0] for job in app.task_queue.get_jobs()] == [[]]
+    overdue = due_work.candidates(10, due_by=utcnow() - timedelta(seconds=60))
+    assert sorted(offered.id for offered in overdue) == sorted(due)
 
 
 def emit(org_id, count):

@@ -7,10 +7,11 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import Attempt, Endpoint
-from app.services import deliveries, endpoints, events
+from app.services import endpoints, events
 from app.services.url_safety import UrlRejected, resolve_checked
 
 from .. import factories
+from ..jobs.engine import attempt_now
 from ..reliability.figures import record
 from ..services.test_url_safety import BLOCKED_HOSTS
 
@@ -69,7 +70,7 @@ def test_blocked_host_is_refused_by_form_api_and_sender(host, app, org, client, 
                        .values(url=f"http://{host}:{port}/hook"))
     db.session.commit()
     [delivery_id] = events.ingest(org.id, "scan.completed", {"scan_id": "s"}).delivery_ids
-    attempt = deliveries.attempt(delivery_id)
+    attempt = attempt_now(delivery_id)
     assert attempt.error.startswith("Blocked address: "), attempt.error
     assert attempt.response_status is None and not attempt.succeeded
     assert receiver.requests == []
@@ -91,7 +92,7 @@ def test_a_dns_answer_that_changes_after_validation_is_checked_again_at_send(
                            .values(url=f"http://{name}:{port}/in"))
         db.session.commit()
         [delivery_id] = events.ingest(org.id, "scan.completed", {}).delivery_ids
-        errors.append(deliveries.attempt(delivery_id).error)
+        errors.append(attempt_now(delivery_id).error)
     assert errors[0] == (f"Blocked address: URL host {socket.gethostname()} resolves to a "
                          "blocked address (127.0.0.1): loopback, private, link-local, "
                          "multicast, unspecified and reserved addresses are refused")

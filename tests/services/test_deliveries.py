@@ -1,4 +1,5 @@
-"""Delivery rules the endpoint pages and history build on: cancel, hold, release, retry, replay."""
+"""Delivery rules the endpoint pages and history build on: cancel, hold, release, retry, replay;
+and that none of them touches a delivery being sent."""
 from datetime import timedelta
 
 from rq import Queue
@@ -6,7 +7,7 @@ from rq import Queue
 from app.extensions import db
 from app.jobs.enqueue import BATCH_SIZE, enqueue_deliveries
 from app.models import utcnow
-from app.services import deliveries
+from app.services import deliveries, delivery_state
 from tests import factories
 from tests.jobs.engine import delivery
 
@@ -25,14 +26,19 @@ def test_cancel_for_endpoint_cancels_only_waiting_deliveries(app, org):
     failed = factories.make_delivery(endpoint, status="failed", next_attempt_at=utcnow())
     done = factories.make_delivery(endpoint, status="delivered")
     other = factories.make_delivery(factories.make_endpoint(org), status="pending")
-    ids = pending.id, failed.id, done.id, other.id
+    sending = factories.make_delivery(endpoint, status="failed", next_attempt_at=utcnow(),
+                                      locked_until=utcnow() + timedelta(seconds=30),
+                                      lease_token="a-live-claim")
+    ids = pending.id, failed.id, done.id, other.id, sending.id
 
-    assert deliveries.cancel_for_endpoint(endpoint.id) == 2
+    assert delivery_state.cancel_for_endpoint(endpoint.id) == 2
     db.session.commit()
 
     states = [delivery(i).status for i in ids]
-    assert states == ["cancelled", "cancelled", "delivered", "pending"]
+    # The one being sent is its sender's to finish (it ends cancelled when recorded).
+    assert states == ["cancelled", "cancelled", "delivered", "pending", "failed"]
     assert delivery(ids[0]).next_attempt_at is None
+    assert delivery(sending.id).lease_token == "a-live-claim"
 
 
 def test_held_count_counts_pending_and_failed(app, org):
@@ -42,7 +48,7 @@ def test_held_count_counts_pending_and_failed(app, org):
     assert deliveries.held_count(endpoint.id) == 3
 
 
-def test_release_held_makes_waiting_deliveries_due_oldest_first(app, org):
+def test_release_held_makes_waiting_deliveries_due_and_leaves_live_claims(app, org):
     endpoint = factories.make_endpoint(org, is_active=False)
     later = utcnow() + timedelta(hours=2)
     start = utcnow() - timedelta(hours=1)
@@ -54,21 +60,18 @@ def test_release_held_makes_waiting_deliveries_due_oldest_first(app, org):
         for minute, status in ((5, "failed"), (1, "pending"), (3, "pending"))
     ]
     factories.make_delivery(endpoint, status="delivered")
+    lease = utcnow() + timedelta(seconds=30)
+    sending = factories.make_delivery(endpoint, status="pending", next_attempt_at=later,
+                                      locked_until=lease, lease_token="a-live-claim").id
 
-    released = deliveries.release_held(endpoint.id, discard=False)
+    assert delivery_state.release_held(endpoint.id) == 3
     db.session.commit()
 
-    assert released == [made[1], made[2], made[0]]
     assert all(delivery(i).next_attempt_at <= utcnow() for i in made)
     assert {delivery(i).status for i in made} == {"pending", "failed"}
-
-
-def test_release_held_with_discard_cancels_them(app, org):
-    endpoint = factories.make_endpoint(org, is_active=False)
-    ids = [factories.make_delivery(endpoint, status=s).id for s in ("pending", "failed")]
-    assert deliveries.release_held(endpoint.id, discard=True) == []
-    db.session.commit()
-    assert [delivery(i).status for i in ids] == ["cancelled", "cancelled"]
+    untouched = delivery(sending)
+    assert (untouched.next_attempt_at, untouched.locked_until, untouched.lease_token) == (
+        later, lease, "a-live-claim")
 
 
 def test_request_attempts_requeues_failed_and_exhausted_of_this_org_only(app, org):

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from app.services import transport
 from tests import factories
@@ -26,23 +25,19 @@ def loopback_name():
 
 def test_the_connection_goes_to_the_pinned_address_with_the_hosts_name(receiver):
     port = receiver.url.rsplit(":", 1)[1]
-    prepared = requests.Request(
-        "POST", f"http://hooks.unresolvable.invalid:{port}/in", data=b"{}",
-        headers={"Host": f"hooks.unresolvable.invalid:{port}"},
-    ).prepare()
-    prepared.pinned_ip = "127.0.0.1"
+    outcome = transport.post(
+        f"http://hooks.unresolvable.invalid:{port}/in?x=1", b"{}", {}, timeout=2,
+        allow_private=False, address="127.0.0.1",
+    )
 
-    response = transport.session().send(prepared, timeout=2, allow_redirects=False)
-    response.close()
-
-    assert response.status_code == 200
+    assert (outcome.ok, outcome.status, outcome.remote_address) == (True, 200, "127.0.0.1")
     sent = receiver.wait_for(1)[0]
     assert sent.headers["Host"] == f"hooks.unresolvable.invalid:{port}"
-    assert sent.path == "/in"
+    assert sent.path == "/in?x=1"
 
 
-def test_one_session_per_process():
-    assert transport.session() is transport.session()
+def test_one_set_of_connection_pools_per_process():
+    assert transport.pools() is transport.pools()
 
 
 def test_a_name_resolving_to_loopback_is_blocked_at_send_time(make_app, org, receiver):
@@ -170,18 +165,14 @@ def test_tls_to_a_pinned_address_sends_the_hostname_and_checks_the_certificate(t
 
     with RawServer(handshake, read_first=False) as server:
         port = server.url.rsplit(":", 1)[1].rstrip("/")
-        prepared = requests.Request(
-            "POST", f"https://hooks.example.test:{port}/", data=b"{}",
-            headers={"Host": f"hooks.example.test:{port}"},
-        ).prepare()
-        prepared.pinned_ip = "127.0.0.1"
-        with pytest.raises(requests.exceptions.SSLError) as failed:
-            transport.session().send(prepared, timeout=2, allow_redirects=False)
+        outcome = transport.post(
+            f"https://hooks.example.test:{port}/", b"{}", {}, timeout=2, allow_private=False,
+            address="127.0.0.1",
+        )
 
     assert seen == ["hooks.example.test"]
-    assert transport._describe(failed.value, 2, "hooks.example.test") == (
-        "TLS error: certificate verify failed: self-signed certificate"
-    )
+    assert outcome.error == "TLS error: certificate verify failed: self-signed certificate"
+    assert outcome.status is None
 
 
 def test_tls_to_a_plain_http_server_is_a_tls_error(receiver):
@@ -201,3 +192,48 @@ def test_a_receiver_that_stalls_after_its_headers_is_a_timeout():
         outcome = transport.post(server.url, b"{}", {}, timeout=1, allow_private=True)
     assert outcome.error == "Timed out after 1 s"
     assert outcome.status is None
+
+
+def drip(data, every=0.25):
+    """A behaviour that sends `data` a byte at a time, each well within the read timeout."""
+    def behaviour(conn):
+        try:
+            for byte in data:
+                conn.sendall(bytes([byte]))
+                time.sleep(every)
+        except OSError:
+            pass  # the client gave up: what the deadline is for
+    return behaviour
+
+
+@pytest.mark.parametrize("name, data", [
+    ("the body", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100),
+    ("the headers", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"),
+])
+def test_a_receiver_dripping_bytes_is_cut_off_at_the_deadline(name, data):
+    with RawServer(drip(data)) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=1, allow_private=True)
+    # Each byte comes well within the 1 s read timeout; only the deadline ends the send.
+    assert (outcome.error, outcome.status, outcome.timed_out) == ("Timed out after 1 s", None,
+                                                                 True)
+    assert 1000 <= outcome.duration_ms < 1900
+
+
+def nul_and_bad_bytes(conn):
+    body = b"ok\x00then\xff\xfe"
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_a_response_body_is_made_storable():
+    with RawServer(nul_and_bad_bytes) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=2, allow_private=True)
+    assert (outcome.ok, outcome.body) == (True, "ok\ufffdthen\ufffd\ufffd")
+
+
+def test_a_header_value_outside_latin_1_fails_the_send_with_a_clear_error(receiver):
+    outcome = transport.post(receiver.url, b"{}", {"X-Token": "tok€n"}, timeout=2,
+                             allow_private=True)
+    assert outcome.error == (
+        "A header value has characters that cannot be sent in HTTP (only Latin-1)"
+    )
+    assert receiver.requests == []

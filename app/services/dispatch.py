@@ -1,0 +1,369 @@
+"""Sending due deliveries: take work fairly, claim it, send to several endpoints at once (each
+endpoint's deliveries in order), record every outcome.
+
+A delivery job runs one Dispatcher. It keeps up to WEBHOOK_SEND_CONCURRENCY sends in flight
+from this process's send threads, one per endpoint at a time (a receiver gets its deliveries
+oldest first), and takes more due work whenever few claimed deliveries are left, so a slow
+or hanging receiver holds one send thread and nothing else: the other endpoints' sends go on
+around it. Outcomes are recorded in the job's own thread, in groups (RECORD_GROUP, or
+RECORD_SECONDS after the first) to spare a commit per attempt; a failure is recorded as soon
+as it comes back, before its endpoint sends again, so the policy rules see every failure.
+
+An endpoint whose last attempt timed out gets one delivery in flight at a time, across all
+workers (a gate in Redis), and such endpoints together use at most half the send threads,
+so dead receivers cannot take every thread.
+"""
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Endpoint, utcnow
+from . import after_commit, attempt_requests, delivery_state, due_work, outcomes, transport
+from .delivery_state import USER_TRIGGERS
+
+log = logging.getLogger(__name__)
+
+# Deliveries claimed and not yet sent by one process, at most; more are taken when fewer
+# than REFILL_AT are left.
+FILL = 100
+REFILL_AT = 50
+# Deliveries of one endpoint claimed at once, at most; an endpoint with LANE_FULL waiting in
+# this process is not offered more.
+LANE_MAX = 25
+LANE_FULL = 10
+# An endpoint's lane holds what its recent pace sends in this long (a claim's lease leaves
+# room for a few seconds of waiting in a lane before the send's own deadline).
+LANE_SECONDS = 3.0
+PACES_KEPT = 10_000
+RECORD_GROUP = 25
+RECORD_SECONDS = 0.25
+# While sends are in flight, due work is looked for at most this often.
+TAKE_INTERVAL_SECONDS = 0.05
+# A send starts only while its claim has this long left beyond the send's deadline.
+START_MARGIN_SECONDS = 1.0
+SLOW_GATE = "hookline:slow-endpoint:{}"
+# Endpoint id → recent seconds per send, kept by this process across jobs.
+_PACE = {}
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+@dataclass
+class Plan:
+    """One claimed delivery, ready to send: its row, endpoint, attempt number and request."""
+
+    delivery: object
+    target: attempt_requests.Target
+    number: int
+    trigger: str
+    request: attempt_requests.AttemptRequest
+    token: str
+    until: datetime
+
+    def without_body(self):
+        """This plan with nothing of its request kept (for an outcome that cannot be stored)."""
+        return replace(self, request=attempt_requests.AttemptRequest())
+
+
+class _SlowGates:
+    """One delivery in flight at a time for endpoints whose last attempt timed out."""
+
+    def __init__(self, seconds):
+        self.milliseconds = int(seconds * 1000)
+        self.held = {}
+
+    def acquire(self, endpoint_id):
+        if endpoint_id in self.held:
+            return False
+        token = secrets.token_hex(8)
+        try:
+            if not current_app.redis.set(
+                SLOW_GATE.format(endpoint_id), token, nx=True, px=self.milliseconds
+            ):
+                return False
+        except (RedisError, OSError):
+            pass  # without Redis the gate is open: slower receivers cost more, nothing is lost
+        self.held[endpoint_id] = token
+        return True
+
+    def release(self, endpoint_id):
+        token = self.held.pop(endpoint_id, None)
+        if token is None:
+            return
+        try:
+            current_app.redis.eval(_RELEASE, 1, SLOW_GATE.format(endpoint_id), token)
+        except (RedisError, OSError):
+            pass
+
+
+class Dispatcher:
+    """Takes, sends and records due deliveries for a while; see the module docstring."""
+
+    def __init__(self):
+        config = current_app.config
+        self.timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
+        self.allow_private = config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
+        self.width = max(1, config["WEBHOOK_SEND_CONCURRENCY"])
+        self.slow_width = max(1, self.width // 2)
+        self.pool = transport.send_pool(self.width)
+        self.gates = _SlowGates(delivery_state.lease_seconds())
+        self.lanes = {}  # endpoint id → deque of Plans not yet sent, oldest first
+        self.turns = deque()  # endpoints whose lane waits for a send thread, in turn
+        self.sending = {}  # future → (plan, started at, started on the monotonic clock)
+        self.finished = []  # (plan, started, outcome) not yet recorded
+        self.finished_at = 0.0
+        self.unused = []  # plans to hand back
+        self.stopped = set()  # endpoints paused or disabled by outcomes recorded here
+        self.offering = 1  # endpoints that offered work at the last take
+        self.pace = _PACE
+        self.sent = 0
+
+    def run(self, delivery_ids=(), seconds=10.0):
+        """Attempt these deliveries, then take due ones: once at least, then for `seconds`
+        (with `seconds` None, none). Afterwards it takes only what would finish before the
+        slowest send still in flight, so ending adds no wait. Returns how many attempts were
+        made; everything sent is recorded and every unused claim handed back before it
+        returns."""
+        stop_taking_at = time.monotonic() + (seconds or 0)
+        looked = seconds is None
+        last_take = float("-inf")
+        try:
+            if delivery_ids:
+                self._take(delivery_state.claim(delivery_ids), list(delivery_ids))
+            while True:
+                now = time.monotonic()
+                may_take = seconds is not None and (
+                    not looked or now < stop_taking_at or self._room_before_slowest(now)
+                )
+                idle = not self._queued() and not self.sending
+                found = False
+                if may_take and self._queued() < REFILL_AT and (
+                    idle or now - last_take >= TAKE_INTERVAL_SECONDS
+                ):
+                    found, looked, last_take = self._take_due(), True, now
+                self._start_sends()
+                if not self.sending:
+                    self._record()
+                    if self._queued() or found:
+                        continue
+                    if seconds is not None and not may_take:
+                        # Out of time, perhaps with more due: another job looks.
+                        after_commit.add("drain", True)
+                        db.session.commit()
+                    break
+                done, _ = wait(self.sending, timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
+                failed = self._collect(done)
+                if failed or self._record_due():
+                    self._record()
+        finally:
+            self._finish()
+        return self.sent
+
+    def _room_before_slowest(self, now):
+        """Whether a send started now would end before the slowest one in flight."""
+        if not self.sending:
+            return False
+        latest = max(begun for _, _, begun in self.sending.values()) + self.timeout
+        return now + self.timeout + START_MARGIN_SECONDS < latest
+
+    # Taking work -----------------------------------------------------------------------
+
+    def _queued(self):
+        return sum(len(lane) for lane in self.lanes.values())
+
+    def _take_due(self):
+        """Claim the next due deliveries in fair order; True when any were taken."""
+        room = FILL - self._queued()
+        skip = {key for key, lane in self.lanes.items() if len(lane) >= LANE_FULL}
+        skip |= self.stopped
+        per_endpoint = max(1, min(LANE_MAX, math.ceil(2 * FILL / self.offering)))
+        offered = due_work.candidates(per_endpoint, skip)
+        self.offering = len({due.endpoint_id for due in offered}) or 1
+        chosen, gated, per_lane = [], [], {}
+        for due in due_work.fair_order(offered):
+            if len(chosen) >= room:
+                # More is due than this process takes: another worker may join in.
+                after_commit.add("drain", True)
+                break
+            lane = per_lane.get(due.endpoint_id, len(self.lanes.get(due.endpoint_id, ())))
+            if lane >= self._lane_room(due.endpoint_id):
+                continue
+            per_lane[due.endpoint_id] = lane + 1
+            if due.slow:
+                if not self.gates.acquire(due.endpoint_id):
+                    continue
+                gated.append(due.endpoint_id)
+            chosen.append(due.id)
+        if not chosen:
+            return False
+        taken = self._take(delivery_state.claim(chosen), chosen)
+        for endpoint_id in gated:
+            if not self.lanes.get(endpoint_id):
+                self.gates.release(endpoint_id)
+        return taken > 0
+
+    def _take(self, claim, order):
+        """Build the plans of a claim and queue them in their endpoints' lanes."""
+        rows = claim.rows
+        if not rows:
+            return 0
+        endpoints = {
+            endpoint.id: endpoint
+            for endpoint in db.session.execute(
+                select(Endpoint).where(Endpoint.id.in_({row.endpoint_id for row in rows.values()}))
+            ).scalars()
+        }
+        secrets_known = attempt_requests.Secrets()
+        back, kept = [], 0
+        for delivery_id in dict.fromkeys(order):
+            row = rows.get(delivery_id)
+            if row is None:
+                continue
+            endpoint = endpoints[row.endpoint_id]
+            target = attempt_requests.Target.of(endpoint)
+            if target.slow and not self._may_send_slow(endpoint.id):
+                back.append((row.id, claim.token))
+                continue
+            plan = Plan(
+                row, target, row.attempt_count + 1, row.next_trigger,
+                attempt_requests.build(row, endpoint, secrets_known), claim.token, claim.until,
+            )
+            lane = self.lanes.setdefault(endpoint.id, deque())
+            if not lane and not self._is_sending(endpoint.id):
+                self.turns.append(endpoint.id)
+            lane.append(plan)
+            kept += 1
+        db.session.commit()
+        if back:
+            delivery_state.hand_back(back)
+        return kept
+
+    def _lane_room(self, endpoint_id):
+        """How many deliveries of an endpoint to hold at once: as many as its recent pace
+        sends well within a claim's lease."""
+        pace = self.pace.get(endpoint_id)
+        if not pace:
+            return LANE_MAX
+        return max(1, min(LANE_MAX, int(LANE_SECONDS / pace)))
+
+    def _may_send_slow(self, endpoint_id):
+        """A slow endpoint's one delivery: only if none is queued or in flight here and the
+        gate is ours (already, or now)."""
+        if self.lanes.get(endpoint_id) or self._is_sending(endpoint_id):
+            return False
+        return endpoint_id in self.gates.held or self.gates.acquire(endpoint_id)
+
+    def _is_sending(self, endpoint_id):
+        return any(plan.target.id == endpoint_id for plan, _, _ in self.sending.values())
+
+    # Sending -----------------------------------------------------------------------------
+
+    def _start_sends(self):
+        slow_sending = sum(1 for plan, _, _ in self.sending.values() if plan.target.slow)
+        waiting_slow = []
+        while len(self.sending) < self.width and self.turns:
+            endpoint_id = self.turns.popleft()
+            lane = self.lanes.get(endpoint_id)
+            if not lane:
+                continue
+            plan = lane[0]
+            if plan.target.slow and slow_sending >= self.slow_width:
+                waiting_slow.append(endpoint_id)
+                continue
+            lane.popleft()
+            if not self._still_worth_sending(plan):
+                self.unused.append(plan)
+                if lane:
+                    self.turns.append(endpoint_id)
+                continue
+            future = self.pool.submit(_send, plan, self.timeout, self.allow_private)
+            self.sending[future] = (plan, utcnow(), time.monotonic())
+            slow_sending += plan.target.slow
+        self.turns.extend(waiting_slow)
+
+    def _still_worth_sending(self, plan):
+        if plan.target.id in self.stopped and plan.trigger not in USER_TRIGGERS:
+            return False
+        left = (plan.until - utcnow()).total_seconds()
+        return left >= self.timeout + START_MARGIN_SECONDS
+
+    def _collect(self, done):
+        failed = False
+        for future in sorted(done, key=lambda f: self.sending[f][2]):
+            plan, started, _ = self.sending.pop(future)
+            outcome = future.result()
+            self._pace(plan.target.id, outcome.duration_ms / 1000)
+            if not self.finished:
+                self.finished_at = time.monotonic()
+            self.finished.append((plan, started, outcome))
+            self.sent += 1
+            failed |= not outcome.ok
+            if self.lanes.get(plan.target.id):
+                self.turns.append(plan.target.id)
+        return failed
+
+    def _pace(self, endpoint_id, seconds):
+        if len(self.pace) > PACES_KEPT:
+            self.pace.clear()
+        known = self.pace.get(endpoint_id)
+        self.pace[endpoint_id] = seconds if known is None else 0.7 * known + 0.3 * seconds
+
+    # Recording ---------------------------------------------------------------------------
+
+    def _record_due(self):
+        return len(self.finished) >= RECORD_GROUP or (
+            self.finished and time.monotonic() - self.finished_at >= RECORD_SECONDS
+        )
+
+    def _record(self):
+        if self.finished:
+            finished, self.finished = self.finished, []
+            self.stopped |= {stop.endpoint_id for stop in outcomes.record(finished)}
+            for plan, _, _ in finished:
+                if plan.target.slow:
+                    self.gates.release(plan.target.id)
+        if self.unused:
+            unused, self.unused = self.unused, []
+            delivery_state.hand_back([(plan.delivery.id, plan.token) for plan in unused])
+            for plan in unused:
+                if plan.target.slow:
+                    self.gates.release(plan.target.id)
+
+    def _finish(self):
+        """Record what was sent and hand back what was not (also after an error)."""
+        if self.sending:
+            done, _ = wait(self.sending)
+            self._collect(done)
+        for lane in self.lanes.values():
+            self.unused.extend(lane)
+            lane.clear()
+        try:
+            self._record()
+        except Exception:
+            db.session.rollback()
+            log.exception("Outcomes left unrecorded; their leases will run out")
+        for endpoint_id in list(self.gates.held):
+            self.gates.release(endpoint_id)
+
+
+def _send(plan, timeout, allow_private):
+    """One POST in a send thread, or the error that kept it from being made; never raises."""
+    if plan.request.error:
+        return transport.Outcome(error=plan.request.error)
+    try:
+        return transport.post(
+            plan.target.url, plan.request.body, plan.request.headers,
+            timeout=timeout, allow_private=allow_private,
+        )
+    except Exception as exc:  # one delivery's surprise must not stop the others
+        log.exception("Sending delivery %s failed unexpectedly", plan.delivery.id)
+        return transport.Outcome(error=f"Send failed: {exc.__class__.__name__}")

@@ -1,0 +1,164 @@
+"""Which due deliveries a worker takes next: round-robin across organizations and endpoints.
+
+Taking the oldest due deliveries first lets one tenant's backlog, or one dead receiver, fill
+every batch while everybody else waits. Instead each endpoint with waiting deliveries offers
+its oldest few due ones, and the batch takes them in rounds: every organization's first
+delivery, then every organization's second, and within an organization its endpoints in
+turn. The endpoints with waiting deliveries are found by skipping through an index (one probe
+per endpoint, however long its backlog), and each endpoint's oldest due deliveries by
+another, so the cost of a batch follows the number of endpoints, not of deliveries.
+"""
+import functools
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, text
+
+from ..extensions import db
+from ..models import USER_TRIGGERS_SQL, WAITING_PREDICATE, UTCDateTime, utcnow
+
+_WAITING_ENDPOINTS = f"""
+WITH RECURSIVE waiting_endpoints(endpoint_id) AS (
+    SELECT min(endpoint_id) FROM deliveries WHERE {WAITING_PREDICATE}
+  UNION ALL
+    SELECT (SELECT min(endpoint_id) FROM deliveries
+             WHERE {WAITING_PREDICATE} AND endpoint_id > waiting_endpoints.endpoint_id)
+      FROM waiting_endpoints WHERE waiting_endpoints.endpoint_id IS NOT NULL
+)"""
+
+_SENDING = """
+    endpoints.deleted_at IS NULL AND endpoints.is_active = :yes AND endpoints.disabled_at IS NULL"""
+_ENDPOINT_SENDING = _SENDING + " AND endpoints.id NOT IN :skip"
+
+_DUE_OF_ENDPOINT = f"""
+     FROM deliveries
+    WHERE endpoint_id = endpoints.id AND {WAITING_PREDICATE}
+      AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)"""
+_OLDEST_DUE = _DUE_OF_ENDPOINT + """
+    ORDER BY next_attempt_at, created_at LIMIT :per_endpoint"""
+
+_FAIR = {
+    "postgresql": f"""{_WAITING_ENDPOINTS}
+SELECT due.id, endpoints.org_id, endpoints.id AS endpoint_id,
+       endpoints.timed_out_at IS NOT NULL AS slow, due.next_attempt_at, due.created_at
+  FROM waiting_endpoints
+  JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
+  CROSS JOIN LATERAL (SELECT id, next_attempt_at, created_at {_OLDEST_DUE}) AS due
+ WHERE {_ENDPOINT_SENDING}""",
+    # No LATERAL in SQLite: the same per-endpoint probe, as a correlated IN.
+    "sqlite": f"""{_WAITING_ENDPOINTS}
+SELECT due.id, endpoints.org_id, endpoints.id AS endpoint_id,
+       endpoints.timed_out_at IS NOT NULL AS slow, due.next_attempt_at, due.created_at
+  FROM waiting_endpoints
+  JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
+  JOIN deliveries AS due ON due.id IN (SELECT id {_OLDEST_DUE})
+ WHERE {_ENDPOINT_SENDING}""",
+}
+
+_OVERDUE = f"""{_WAITING_ENDPOINTS}
+SELECT coalesce(sum((SELECT count(*) {_DUE_OF_ENDPOINT})), 0)
+  FROM waiting_endpoints
+  JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
+ WHERE {_SENDING}"""
+
+# Attempts a person asked for run even on a paused or disabled endpoint; a small index of
+# their own keeps them from being looked for through everyone's backlog.
+_REQUESTED = f"""
+SELECT deliveries.id, deliveries.org_id, deliveries.endpoint_id, 0 AS slow,
+       deliveries.next_attempt_at, deliveries.created_at
+  FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
+ WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
+   AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)
+   AND endpoints.deleted_at IS NULL
+ ORDER BY next_attempt_at LIMIT :limit"""
+
+
+# Those of stopped endpoints (the others are in _OVERDUE).
+_REQUESTED_OVERDUE = f"""
+SELECT count(*) FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
+ WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
+   AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)
+   AND endpoints.deleted_at IS NULL
+   AND NOT (endpoints.is_active = :yes AND endpoints.disabled_at IS NULL)"""
+
+
+@dataclass(frozen=True)
+class Due:
+    """One due delivery offered to a worker."""
+
+    id: str
+    org_id: str
+    endpoint_id: str
+    slow: bool
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+@functools.cache
+def _statement(sql):
+    return text(sql).bindparams(
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("due_by", type_=UTCDateTime()),
+        bindparam("skip", expanding=True),
+    )
+
+
+@functools.cache
+def _times(sql):
+    return text(sql).bindparams(
+        bindparam("now", type_=UTCDateTime()), bindparam("due_by", type_=UTCDateTime())
+    )
+
+
+def _dialect():
+    return "postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+def candidates(per_endpoint, skip=(), now=None, due_by=None, requested=50):
+    """Due deliveries a worker may claim: those a person asked for, then at most
+    `per_endpoint` of each sending endpoint not in `skip`, each endpoint's oldest first.
+    `due_by` (default now) is the latest next-attempt time that counts as due."""
+    now = now or utcnow()
+    times = {"now": now, "due_by": due_by or now}
+    asked = db.session.execute(_times(_REQUESTED), {**times, "limit": requested}).all()
+    fair = db.session.execute(_statement(_FAIR[_dialect()]), {
+        **times, "per_endpoint": per_endpoint, "skip": list(skip) or [""], "yes": True,
+    }).all()
+    db.session.commit()
+    return [Due(*row[:3], bool(row[3]), *row[4:]) for row in itertools.chain(asked, fair)]
+
+
+def overdue_count(now, due_by):
+    """How many deliveries were due by `due_by` and are not being sent: those of sending
+    endpoints, counted endpoint by endpoint through the index (paused endpoints' backlogs are
+    not read), and attempts people asked for."""
+    times = {"now": now, "due_by": due_by}
+    count = db.session.execute(_times(_OVERDUE), {**times, "yes": True}).scalar()
+    requested = db.session.execute(_times(_REQUESTED_OVERDUE), {**times, "yes": True}).scalar()
+    db.session.commit()
+    return int(count or 0) + int(requested or 0)
+
+
+def fair_order(offered):
+    """The offered deliveries in rounds: each organization's first, then each one's second…;
+    within an organization, its endpoints in turn, each endpoint's oldest first."""
+    by_org = {}
+    for due in sorted(offered, key=_age):
+        by_org.setdefault(due.org_id, {}).setdefault(due.endpoint_id, []).append(due)
+    ranked = []
+    for lanes in by_org.values():
+        turns = itertools.zip_longest(*lanes.values())
+        in_turn = (due for turn in turns for due in turn if due is not None)
+        ranked += [(position, _age(due), due) for position, due in enumerate(in_turn)]
+    ranked.sort(key=lambda item: item[:2])
+    seen, ordered = set(), []
+    for _, _, due in ranked:
+        if due.id not in seen:
+            seen.add(due.id)
+            ordered.append(due)
+    return ordered
+
+
+def _age(due):
+    return (due.next_attempt_at, due.created_at, due.id)
