@@ -63,11 +63,10 @@ def background_worker(app, receivers, servers):
     held answers are let go and misbehaving servers stopped first, so no send hangs on."""
     started = []
 
-    def start(target_app=None):
-        started.append(BackgroundWorker(target_app or app).start())
+    def start():
+        started.append(BackgroundWorker(app).start())
         return started[-1]
 
-    start.started = started
     yield start
     for receiver in receivers.started:
         receiver.release()

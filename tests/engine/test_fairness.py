@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.misbehaving import never_answer
+from tests.reliability.harness import wait_until
 
 TIMEOUT = 2
 # B's delivery waits at most for sends already under way to reach their deadline, then
@@ -33,8 +34,7 @@ def test_a_dead_receivers_backlog_does_not_starve_another_organization(
     tenant.emit(120)
     other_tenant.create_endpoint(receiver.url)
     background_worker()
-    while dead.connections == 0:  # A's backlog is being worked
-        time.sleep(0.01)
+    wait_until(lambda: dead.connections, 15, 0.01, "A's backlog to be worked on")
 
     tenant.emit()
     [delivery_id] = other_tenant.emit()

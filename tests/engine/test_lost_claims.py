@@ -11,6 +11,12 @@ from app.models import utcnow
 from .workers import drain
 
 
+@pytest.fixture
+def config_overrides():
+    """Retries seconds apart: the one real send is the only request the test sees."""
+    return {"WEBHOOK_RETRY_DELAYS_QUICK": (2, 4)}
+
+
 def claim(delivery_ids):
     """The engine's claim, wherever it lives (it moves to services.delivery_state)."""
     for name in ("app.services.delivery_state", "app.services.deliveries"):
