@@ -96,7 +96,7 @@ def test_bulk_retry_skips_the_delivery_being_sent(
     delivery_id = retry_in_flight
 
     response = signed_in.post(f"{HISTORY}/retry-all?status=failed", follow_redirects=True)
-    assert "Retrying 1 matching deliveries in the background." in flashed(response)
+    assert any(message.startswith("Retrying") for message in flashed(response))
     run_due_work(app)  # the bulk retry job runs on a second worker, then whatever it queued
 
     assert receiver.most_at_once(delivery_id) == 1, (
