@@ -132,3 +132,32 @@ def redirect_loop():
         conn.close()
 
     return behaviour
+
+
+def drip_body(interval=1.0, size=60):
+    """A 200 whose status line and headers come at once, then its body one byte each
+    `interval`: every read gets a byte before a per-read timeout."""
+
+    def behaviour(conn, server):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size):
+            if server._stop.wait(interval):
+                return
+            conn.sendall(b"x")
+
+    return behaviour
+
+
+def drip_headers(interval=1.0, count=60):
+    """A status line, then one header byte each `interval`: the headers take `count`
+    intervals to end."""
+
+    def behaviour(conn, server):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        for _ in range(count):
+            if server._stop.wait(interval):
+                return
+            conn.sendall(b"x")
+        conn.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+
+    return behaviour
