@@ -37,7 +37,7 @@ class TestRefused(ValueError):
 
 def held_count(endpoint_id):
     """How many deliveries wait for this endpoint (pending or failed, not yet final)."""
-    return delivery_state.waiting_count(endpoint_id)
+    return delivery_state.held_count(endpoint_id)
 
 
 def retry(org_id, actor, delivery):

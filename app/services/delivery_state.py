@@ -233,7 +233,7 @@ def _finish_statement():
     return update(table).where(
         table.c.id == bindparam("b_id"),
         table.c.lease_token == bindparam("b_token"),
-        table.c.status.in_(WAITING),
+        Delivery.waiting(),
     )
 
 
@@ -329,11 +329,12 @@ def in_flight(org_id, delivery_id, now=None):
     ).first() is not None
 
 
-def waiting_count(endpoint_id):
-    """How many deliveries wait for this endpoint (pending or failed, not yet final)."""
+def held_count(endpoint_id, now=None):
+    """How many deliveries wait for this endpoint (pending or failed, not yet final), not
+    counting one being sent right now: what resuming sends or discards."""
     return db.session.execute(
         select(func.count(Delivery.id)).where(
-            Delivery.endpoint_id == endpoint_id, Delivery.waiting()
+            Delivery.endpoint_id == endpoint_id, Delivery.waiting(), unleased(now or utcnow())
         )
     ).scalar_one()
 

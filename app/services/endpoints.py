@@ -399,7 +399,7 @@ def create_endpoint(org_id, actor, data):
 
 def held_count(endpoint):
     """How many deliveries wait for this paused or disabled endpoint."""
-    return delivery_state.waiting_count(endpoint.id)
+    return delivery_state.held_count(endpoint.id)
 
 
 def update_endpoint(org_id, actor, endpoint, data, discard_held=False):

@@ -13,7 +13,7 @@ from app.embedded_redis import EmbeddedRedis
 from app.extensions import db
 from app.jobs.sweeper import sweep
 from app.models import Delivery, utcnow
-from app.services import deliveries, events
+from app.services import dispatch, events
 from tests.jobs.engine import make_endpoint, run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_run_loses_nothing(make_app, private_redis, processe
     assert delivered_ids == set(ids)
     # At least once: what the killed worker sent but had not recorded (one group and the
     # sends in flight) may go out again.
-    unrecorded = deliveries.RECORD_GROUP + app.config["WEBHOOK_SEND_CONCURRENCY"]
+    unrecorded = dispatch.RECORD_GROUP + app.config["WEBHOOK_SEND_CONCURRENCY"]
     assert len(receiver.requests) <= 40 + unrecorded
 
 

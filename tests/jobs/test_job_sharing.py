@@ -54,7 +54,8 @@ def test_a_job_out_of_time_asks_for_another_and_nothing_is_left_behind(
 
     # Its own id and one take of due work; time is up with more due, so it leaves a job
     # to take the rest.
-    assert deliver_job.deliver(ids[:1]) == 1 + dispatch.LANE_MAX
+    sent = deliver_job.deliver(ids[:1])
+    assert 1 < sent <= 1 + dispatch.LANE_MAX
     assert [job.args[0] for job in queued_jobs(app)] == [[]]
 
     run_worker(app)
