@@ -276,3 +276,25 @@ def test_a_secret_that_cannot_be_decrypted_fails_the_attempt_visibly(make_app, o
         )
         assert delivery(delivery_id).status == "failed"
     assert receiver.requests == []
+
+
+def test_endpoints_count_their_deliveries_as_they_become_final(app, api, org, receiver):
+    endpoint_id, _ = make_endpoint(org, receiver.url, retryPolicy="quick")
+    org_id = org.id
+    receiver.queue(200, 200, 500)
+    sent = [emit_one(org_id)[1][0] for _ in range(3)]
+    run_worker(app)
+    assert [delivery(i).status for i in sent] == ["delivered", "delivered", "failed"]
+    receiver.answer(500)
+    assert deliveries.test_webhook(org_id, None, db.session.get(Endpoint, endpoint_id),
+                                   "scan.completed").attempt is None  # no worker: not sent yet
+    run_worker(app)
+    db.session.execute(update(Endpoint).where(Endpoint.id == endpoint_id).values(is_active=False))
+    db.session.commit()
+    held = [emit_one(org_id)[1][0] for _ in range(2)]
+    assert api.delete(f"/webhooks/{endpoint_id}").status_code == 204
+
+    row = endpoint_row(endpoint_id)
+    # Two delivered; the test send exhausted; the failed one and the two held cancelled.
+    assert (row.delivered_count, row.exhausted_count, row.cancelled_count) == (2, 1, 3)
+    assert [delivery(i).status for i in held] == ["cancelled", "cancelled"]
