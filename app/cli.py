@@ -62,7 +62,7 @@ def init_cli(app):
         if db.session.get(Organization, org_id) is None:
             raise click.ClickException(f"No organization with id {org_id}")
         try:
-            event = events.emit(org_id, event_type, data)
+            event = events.receive(org_id, event_type, data).event
         except events.EventError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(event.id)

@@ -14,7 +14,7 @@ from .body import json_object
 def emit_event():
     body = json_object()
     try:
-        ingested = events.ingest(current_org_id(), body.get("eventType"), body.get("data"))
+        ingested = events.receive(current_org_id(), body.get("eventType"), body.get("data"))
     except events.EventError as exc:
         raise ApiError(422, str(exc), {exc.field: str(exc)}) from exc
     return jsonify(

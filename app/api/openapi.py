@@ -185,9 +185,11 @@ SCHEMAS = {
     },
     "EventType": {
         "type": "object",
-        "required": ["type", "area", "description", "sample"],
+        "required": ["type", "area", "description", "sample", "schema"],
         "properties": {"type": {"type": "string"}, "area": {"type": "string"},
-                       "description": {"type": "string"}, "sample": {"type": "object"}},
+                       "description": {"type": "string"}, "sample": {"type": "object"},
+                       "schema": {"type": "object",
+                                  "description": "JSON Schema (draft 2020-12) of `data`"}},
     },
     "EventTypeList": {
         "type": "object",
@@ -198,8 +200,13 @@ SCHEMAS = {
     "EventInput": {
         "type": "object",
         "required": ["eventType", "data"],
-        "properties": {"eventType": {"enum": [event.type for event in catalog.CATALOG]},
-                       "data": {"type": "object"}},
+        "properties": {
+            "eventType": {"enum": [event.type for event in catalog.CATALOG
+                                   if not event.internal]},
+            "data": {"type": "object", "description": "Must match the type's `schema` from "
+                     "GET /webhook-events; a mismatch is a 422 naming the field "
+                     "(`data.project.id`)"},
+        },
     },
     "EventAccepted": {
         "type": "object",

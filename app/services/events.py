@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import payloads
+from . import event_schemas, payloads
 
 
 class EventError(ValueError):
@@ -24,6 +24,15 @@ def validate(event_type, data):
         raise EventError(f"Unknown event type: {event_type!r}", "eventType")
     if not isinstance(data, dict):
         raise EventError("data must be a JSON object", "data")
+
+
+def check_data(event_type, data):
+    """Raise EventError naming the first failing field (`data.project.id`) unless `data`
+    matches the catalog schema of `event_type`."""
+    try:
+        event_schemas.check(event_type, data)
+    except event_schemas.DataInvalid as exc:
+        raise EventError(str(exc), exc.path) from None
 
 
 # Projects this process has registered or seen: events about a known project skip the
@@ -101,17 +110,20 @@ def matches(endpoint, event_type, data):
     return True
 
 
-def ingest(org_id, event_type, data):
+def ingest(org_id, event_type, data, *, schema=False):
     """Store an event and one delivery per matching endpoint in one transaction, then queue.
 
     Deliveries for paused or disabled endpoints are recorded too and held (not queued)
     until the endpoint resumes. Redis being down does not fail ingest: the sweeper
-    queues the rows later. Raises EventError for an unknown type or non-object data.
+    queues the rows later. Raises EventError for an unknown type or non-object data, and
+    with `schema` for data that does not match the type's schema.
     """
     from ..jobs.enqueue import enqueue_deliveries
 
     validate(event_type, data)
     data = {"company": org_id, **{k: v for k, v in data.items() if k != "company"}}
+    if schema:
+        check_data(event_type, data)
     event = Event(id=str(uuid.uuid4()), org_id=org_id, type=event_type, data=data,
                   created_at=utcnow())
     # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
@@ -152,9 +164,19 @@ def ingest(org_id, event_type, data):
     return Ingested(event, event.id, [r["id"] for r in rows])
 
 
+def receive(org_id, event_type, data):
+    """An event from the platform (API or CLI): a catalog type the platform may send, with
+    data that matches its schema; ingested. Raises EventError naming the field at fault."""
+    entry = catalog.get(event_type) if isinstance(event_type, str) else None
+    if entry is not None and entry.internal:
+        raise EventError(f"{event_type} is sent by Hookline itself, not by the platform")
+    return ingest(org_id, event_type, data, schema=True)
+
+
 def emit(org_id, event_type, data):
-    """Ingest one event for an organization; returns the stored Event."""
-    return ingest(org_id, event_type, data).event
+    """Ingest one event of Hookline's own (logins), checked against its schema; returns the
+    stored Event."""
+    return ingest(org_id, event_type, data, schema=True).event
 
 
 def login_data(user, user_agent, path, succeeded):
