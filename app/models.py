@@ -219,6 +219,25 @@ class Event(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class IdempotencyKey(db.Model):
+    """An Idempotency-Key of POST /events: the event it created, for 24 hours.
+
+    The primary key (organization, key) is what makes two concurrent requests with one
+    key create one event: the second insert finds the first one's row.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the event type and data, to tell a retry from a reuse with another body.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(36))
+    deliveries: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # The predicate of ix_deliveries_waiting. Queries that should use the index spell their
 # status test the same way (Delivery.waiting()), so the planner can always match it.
 WAITING_PREDICATE = "status IN ('pending', 'failed')"

@@ -378,11 +378,25 @@ def webhook_events():
 
 def events():
     """POST /events."""
+    replayed = {**json_response("The key was used in the last 24 hours for the same body: the "
+                                "first event, nothing new created", ref("EventAccepted")),
+                "headers": {"Idempotent-Replayed": {"schema": {"const": "true"}}}}
     return {"post": {
         "operationId": "emitEvent", "summary": "The platform emits an event", "tags": ["Events"],
+        "parameters": [{
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "description": "Emit at most once per key and organization in 24 hours; "
+                           "concurrent requests with one key create one event",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": "^[ -~]+$"},
+        }],
         "requestBody": json_body(ref("EventInput")),
         "responses": {"202": json_response("Accepted", ref("EventAccepted")),
-                      **errors(400, 415, 422)},
+                      "200": replayed,
+                      **errors(400, 415, 422),
+                      "409": json_response("Code idempotency_key_reused: the key was used "
+                                           "in the last 24 hours for a different body",
+                                           ref("Error"))},
     }}
 
 

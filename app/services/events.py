@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import event_schemas, payloads
+from . import event_schemas, idempotency, payloads
 
 
 class EventError(ValueError):
@@ -82,11 +82,19 @@ def list_projects(org_id):
 
 @dataclass
 class Ingested:
-    """An ingested event and the ids of the deliveries created for it."""
+    """An ingested event and the ids of the deliveries this call created. A replay (an
+    Idempotency-Key seen before) created none: it carries the first call's event and its
+    delivery count."""
 
     event: Event
     event_id: str
     delivery_ids: list
+    replayed: bool = False
+    delivery_count: int | None = None
+
+    def __post_init__(self):
+        if self.delivery_count is None:
+            self.delivery_count = len(self.delivery_ids)
 
 
 def project_id(data):
@@ -110,27 +118,28 @@ def matches(endpoint, event_type, data):
     return True
 
 
-def ingest(org_id, event_type, data, *, schema=False):
+def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
     """Store an event and one delivery per matching endpoint in one transaction, then queue.
 
     Deliveries for paused or disabled endpoints are recorded too and held (not queued)
     until the endpoint resumes. Redis being down does not fail ingest: the sweeper
     queues the rows later. Raises EventError for an unknown type or non-object data, and
     with `schema` for data that does not match the type's schema.
+
+    With an `idempotency_key` seen in the last 24 hours for the same body, nothing is
+    written: the first event is returned as a replay (IdempotencyKeyReused for another
+    body). Concurrent calls with one key store one event.
     """
     from ..jobs.enqueue import enqueue_deliveries
 
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
     validate(event_type, data)
     data = {"company": org_id, **{k: v for k, v in data.items() if k != "company"}}
     if schema:
         check_data(event_type, data)
     event = Event(id=str(uuid.uuid4()), org_id=org_id, type=event_type, data=data,
                   created_at=utcnow())
-    # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
-    db.session.execute(insert(Event.__table__).values(
-        id=event.id, org_id=org_id, type=event_type, data=data, created_at=event.created_at
-    ))
-    project = register_project(org_id, data["project"]) if "project" in data else None
     candidates = db.session.execute(
         select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
                Endpoint.is_active, Endpoint.disabled_at)
@@ -155,6 +164,17 @@ def ingest(org_id, event_type, data, *, schema=False):
         }
         for row in chosen
     ]
+    if idempotency_key is not None:
+        # The key's row is the first write: a concurrent request with the same key waits
+        # here for this one's commit, then reads its event instead of storing another.
+        replay = _claim_key(org_id, idempotency_key, event, len(rows))
+        if replay is not None:
+            return replay
+    # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
+    db.session.execute(insert(Event.__table__).values(
+        id=event.id, org_id=org_id, type=event_type, data=data, created_at=event.created_at
+    ))
+    project = register_project(org_id, data["project"]) if "project" in data else None
     if rows:
         db.session.execute(insert(Delivery.__table__), rows)
     db.session.commit()
@@ -164,13 +184,41 @@ def ingest(org_id, event_type, data, *, schema=False):
     return Ingested(event, event.id, [r["id"] for r in rows])
 
 
-def receive(org_id, event_type, data):
+class IdempotencyKeyReused(EventError):
+    """The Idempotency-Key was used in the last 24 hours for a different event."""
+
+
+def _check_key(key):
+    try:
+        idempotency.check_key(key)
+    except idempotency.KeyInvalid as exc:
+        raise EventError(str(exc), idempotency.HEADER) from None
+
+
+def _claim_key(org_id, key, event, delivery_count):
+    """None when the key is this event's now; else the earlier event, as a replay."""
+    fingerprint = idempotency.fingerprint(event.type, event.data)
+    try:
+        earlier = idempotency.claim(org_id, key, fingerprint, event.id, delivery_count,
+                                    now=event.created_at)
+    except idempotency.KeyReused as exc:
+        db.session.rollback()
+        raise IdempotencyKeyReused(str(exc), idempotency.HEADER) from None
+    if earlier is None:
+        return None
+    db.session.rollback()
+    first = db.session.execute(select_event(org_id, earlier.event_id)).scalar_one()
+    return Ingested(first, first.id, [], replayed=True, delivery_count=earlier.deliveries)
+
+
+def receive(org_id, event_type, data, idempotency_key=None):
     """An event from the platform (API or CLI): a catalog type the platform may send, with
-    data that matches its schema; ingested. Raises EventError naming the field at fault."""
+    data that matches its schema; ingested (once per `idempotency_key`, see ingest()).
+    Raises EventError naming the field at fault."""
     entry = catalog.get(event_type) if isinstance(event_type, str) else None
     if entry is not None and entry.internal:
         raise EventError(f"{event_type} is sent by Hookline itself, not by the platform")
-    return ingest(org_id, event_type, data, schema=True)
+    return ingest(org_id, event_type, data, schema=True, idempotency_key=idempotency_key)
 
 
 def emit(org_id, event_type, data):

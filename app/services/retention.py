@@ -1,4 +1,5 @@
-"""Retention: purge deliveries and attempts older than WEBHOOK_RETENTION_DAYS, in batches."""
+"""Retention: purge deliveries and attempts older than WEBHOOK_RETENTION_DAYS, in batches, and
+idempotency keys older than their 24-hour window."""
 from datetime import timedelta
 
 from flask import current_app
@@ -6,6 +7,7 @@ from sqlalchemy import delete, exists, select
 
 from ..extensions import db
 from ..models import Attempt, Delivery, Event, Organization, utcnow
+from . import idempotency
 
 BATCH_SIZE = 5000
 
@@ -52,11 +54,13 @@ def _purge_events(before, batch_size):
 
 def purge(now=None, days=None, batch_size=BATCH_SIZE):
     """Delete attempts, then deliveries, then events left without deliveries, all older than
-    the retention period, one batch per transaction. Endpoint counters and the daily series
-    are left alone, so statistics stay right. Returns {"deliveries": n, "events": m}."""
+    the retention period, one batch per transaction; then idempotency keys past their
+    window. Endpoint counters and the daily series are left alone, so statistics stay
+    right. Returns {"deliveries": n, "events": m, "idempotency_keys": k}."""
     before = cutoff(now, days)
     org_ids = db.session.execute(select(Organization.id)).scalars().all()
     return {
         "deliveries": sum(_purge_deliveries(org_id, before, batch_size) for org_id in org_ids),
         "events": _purge_events(before, batch_size),
+        "idempotency_keys": idempotency.purge(now),
     }
