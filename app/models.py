@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     select,
     text,
 )
@@ -171,6 +172,12 @@ class Endpoint(TenantScoped, db.Model):
     previous_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     retry_policy: Mapped[str] = mapped_column(String(20), default="standard")
+    # Conditions on the default payload, all of which an event must meet (payload_filters).
+    payload_filter: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Delivery options the engine enforces: at most this many deliveries per second (None:
+    # no limit), and one delivery at a time in event order.
+    rate_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import event_schemas, idempotency, payloads
+from . import event_schemas, idempotency, payload_filters, payloads
 
 
 class EventError(ValueError):
@@ -107,15 +107,23 @@ def project_id(data):
     return str(project)
 
 
-def matches(endpoint, event_type, data):
-    """Whether an endpoint wants this event: subscribed type, project and status filters."""
+def matches(endpoint, payload):
+    """Whether an endpoint wants an event, given as its default payload (a dict): the type is
+    subscribed, and the project filter (not applied to Hookline's own events), the status
+    filter (issue.status_changed only) and every payload filter condition hold."""
+    event_type, data = payload["event_type"], payload["data"]
     if event_type not in (endpoint.events or []):
         return False
-    if endpoint.projects and project_id(data) not in endpoint.projects:
+    if (endpoint.projects and event_type not in _OWN_TYPES
+            and project_id(data) not in endpoint.projects):
         return False
-    if event_type == "issue.status_changed" and endpoint.statuses:
-        return data.get("status") in endpoint.statuses
-    return True
+    if (event_type == "issue.status_changed" and endpoint.statuses
+            and data.get("status") not in endpoint.statuses):
+        return False
+    return payload_filters.first_failing(endpoint.payload_filter, payload) is None
+
+
+_OWN_TYPES = frozenset(event.type for event in catalog.CATALOG if event.internal)
 
 
 def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
@@ -142,11 +150,12 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
                   created_at=utcnow())
     candidates = db.session.execute(
         select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
-               Endpoint.is_active, Endpoint.disabled_at)
+               Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
         .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
     ).all()
-    chosen = [row for row in candidates if matches(row, event_type, event.data)]
-    payload = payloads.default_payload(event.id, event.type, event.created_at, event.data)
+    envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
+    chosen = [row for row in candidates if matches(row, envelope)]
+    payload = payloads.compact_json(envelope)
     rows = [
         {
             "id": str(uuid.uuid4()),
