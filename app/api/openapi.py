@@ -7,6 +7,7 @@ from flask import jsonify
 
 from .. import catalog
 from ..models import ATTEMPT_TRIGGERS, DELIVERY_STATUSES, ENDPOINT_TYPES, RETRY_POLICIES
+from ..services import endpoints, payload_filters
 from . import bp
 
 BASE = "/api/sch/org"
@@ -75,7 +76,14 @@ _ENDPOINT_INPUT = {
     "bodyTemplate": nullable({"type": "string"}),
     "retryPolicy": {"enum": list(RETRY_POLICIES)},
     "isActive": {"type": "boolean"},
+    "payloadFilter": nullable({"type": "array", "maxItems": payload_filters.MAX_CONDITIONS,
+                               "items": ref("PayloadCondition")}),
+    "rateLimit": nullable({"type": "integer", "minimum": 1,
+                           "maximum": endpoints.MAX_RATE_LIMIT,
+                           "description": "Deliveries per second at most; null = no limit"}),
+    "ordered": {"type": "boolean", "description": "One delivery at a time, in event order"},
 }
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
 
 SCHEMAS = {
     "Error": {
@@ -106,6 +114,26 @@ SCHEMAS = {
                                "blank or the masked value keeps the saved value"}),
         },
     },
+    "PayloadCondition": {
+        "type": "object",
+        "required": ["path", "op"],
+        "additionalProperties": False,
+        "description": "Holds when the payload field at `path` compares to `value` by `op`; "
+                       "a missing field or one of another type than the value does not "
+                       "hold (except for exists).",
+        "properties": {
+            "path": {"type": "string", "maxLength": payload_filters.MAX_PATH,
+                     "description": "Dotted keys from the default payload: data.urgency, "
+                                    "data.project.id, event_type, timestamp"},
+            "op": {"enum": list(payload_filters.OPS)},
+            "value": {
+                "anyOf": [_SCALAR, {"type": "array", "items": _SCALAR, "minItems": 1,
+                                    "maxItems": payload_filters.MAX_LIST}],
+                "description": "A list for in and nin; true or false for exists (default "
+                               "true); a number or string for gt, gte, lt, lte",
+            },
+        },
+    },
     "Stats": {
         "type": "object",
         "required": ["total", "successful", "failed", "successRate", "consecutiveFailures",
@@ -129,9 +157,10 @@ SCHEMAS = {
     "Endpoint": {
         "type": "object",
         "required": ["id", "name", "description", "url", "type", "events", "projects",
-                     "statuses", "headers", "bodyTemplate", "retryPolicy", "isActive",
-                     "status", "disabledAt", "disabledReason", "createdBy", "createdAt",
-                     "updatedAt", "lastDeliveryAt", "stats"],
+                     "statuses", "headers", "bodyTemplate", "retryPolicy", "payloadFilter",
+                     "rateLimit", "ordered", "isActive", "status", "disabledAt",
+                     "disabledReason", "createdBy", "createdAt", "updatedAt", "lastDeliveryAt",
+                     "stats"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "name": {"type": "string"},
@@ -144,6 +173,10 @@ SCHEMAS = {
             "headers": {"type": "array", "items": ref("Header")},
             "bodyTemplate": nullable({"type": "string"}),
             "retryPolicy": {"enum": list(RETRY_POLICIES)},
+            "payloadFilter": {"type": "array", "items": ref("PayloadCondition")},
+            "rateLimit": nullable({"type": "integer", "minimum": 1,
+                                   "maximum": endpoints.MAX_RATE_LIMIT}),
+            "ordered": {"type": "boolean"},
             "isActive": {"type": "boolean"},
             "status": {"enum": list(HEALTH_STATUSES)},
             "disabledAt": nullable({"type": "string", "format": "date-time"}),
@@ -167,7 +200,8 @@ SCHEMAS = {
         "type": "object",
         "required": ["name", "url", "events"],
         "properties": _ENDPOINT_INPUT,
-        "description": "Unknown keys are ignored.",
+        "additionalProperties": False,
+        "description": "Any other key is a 422 naming it.",
     },
     "EndpointUpdate": {
         "type": "object",
@@ -175,7 +209,8 @@ SCHEMAS = {
             "type": "boolean",
             "description": "With isActive true: cancel the held deliveries instead of "
                            "sending them"}},
-        "description": "Partial update; unknown keys are ignored.",
+        "additionalProperties": False,
+        "description": "Partial update; any other key is a 422 naming it.",
     },
     "EndpointList": {
         "type": "object",
