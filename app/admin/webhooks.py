@@ -244,6 +244,7 @@ def webhooks():
         endpoints=found,
         statuses={endpoint.id: endpoints.health_status(endpoint) for endpoint in found},
         rotating={endpoint.id for endpoint in found if endpoints.rotation_in_progress(endpoint)},
+        stopped=[endpoint for endpoint in found if endpoints.stopped_automatically(endpoint)],
         status_labels=endpoints.STATUS_LABELS,
         type_labels=endpoints.TYPE_LABELS,
     )

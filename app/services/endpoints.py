@@ -124,6 +124,14 @@ def health_status(endpoint) -> str:
     return "healthy" if endpoint.last_attempt_ok else "failing"
 
 
+def stopped_automatically(endpoint) -> bool:
+    """True while Hookline's own rules hold the endpoint: auto-disabled (disabled-at set) or
+    auto-paused (inactive with a reason; a user's pause leaves no reason)."""
+    if endpoint.disabled_at is not None:
+        return True
+    return not endpoint.is_active and bool(endpoint.disabled_reason)
+
+
 def get_endpoint(org_id, endpoint_id):
     """A live endpoint of the organization, or None (deleted or another tenant's)."""
     if not isinstance(endpoint_id, str) or len(endpoint_id) > 36:

@@ -1,6 +1,7 @@
 """Event ingest: validate an event, store it with its deliveries, register its project."""
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import insert, select
 
@@ -126,7 +127,8 @@ def matches(endpoint, payload):
 _OWN_TYPES = frozenset(event.type for event in catalog.CATALOG if event.internal)
 
 
-def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
+def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
+           skip_endpoint_id=None):
     """Store an event and one delivery per matching endpoint in one transaction, then queue.
 
     Deliveries for paused or disabled endpoints are recorded too and held (not queued)
@@ -136,7 +138,8 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
 
     With an `idempotency_key` seen in the last 24 hours for the same body, nothing is
     written: the first event is returned as a replay (IdempotencyKeyReused for another
-    body). Concurrent calls with one key store one event.
+    body). Concurrent calls with one key store one event. `skip_endpoint_id` gets no
+    delivery whatever it subscribes to.
     """
     from ..jobs.enqueue import enqueue_deliveries
 
@@ -154,7 +157,8 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None):
         .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
     ).all()
     envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
-    chosen = [row for row in candidates if matches(row, envelope)]
+    chosen = [row for row in candidates
+              if row.id != skip_endpoint_id and matches(row, envelope)]
     payload = payloads.compact_json(envelope)
     rows = [
         {
@@ -234,6 +238,40 @@ def emit(org_id, event_type, data):
     """Ingest one event of Hookline's own (logins), checked against its schema; returns the
     stored Event."""
     return ingest(org_id, event_type, data, schema=True).event
+
+
+STOP_EVENTS = {"disabled": "webhook.disabled", "paused": "webhook.paused"}
+MAX_STOP_TEXT = 2000
+
+
+def emit_endpoint_stopped(endpoint_id, kind, reason, last_error, at):
+    """Tell an endpoint's organization that Hookline stopped it: webhook.disabled (kind
+    'disabled': a delivery exhausted its attempts, or the receiver answered 410 Gone) or
+    webhook.paused (kind 'paused': the quick policy's failure streak).
+
+    For the delivery engine, after the transaction that stopped the endpoint committed.
+    Every subscribed endpoint of the organization gets the event except the one that
+    stopped. `at` (aware datetime) is when it stopped; a second call for the same stop
+    (endpoint, kind and `at`) is a replay, not a second event. Returns the Ingested
+    event, or None when there is no such endpoint.
+    """
+    if kind not in STOP_EVENTS:
+        raise ValueError(f"kind must be one of {', '.join(STOP_EVENTS)}, not {kind!r}")
+    if at.tzinfo is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    endpoint = db.session.get(Endpoint, endpoint_id) if isinstance(endpoint_id, str) else None
+    if endpoint is None:
+        return None
+    moment = payloads.iso_ms(at.astimezone(UTC))
+    data = {
+        "webhook": {"id": endpoint.id, "name": endpoint.name, "url": endpoint.url},
+        "reason": str(reason)[:MAX_STOP_TEXT],
+        f"{kind}_at": moment,
+        "last_error": None if last_error is None else str(last_error)[:MAX_STOP_TEXT],
+    }
+    return ingest(endpoint.org_id, STOP_EVENTS[kind], data, schema=True,
+                  idempotency_key=f"hookline:{kind}:{endpoint.id}:{moment}",
+                  skip_endpoint_id=endpoint.id)
 
 
 def login_data(user, user_agent, path, succeeded):
