@@ -1,5 +1,8 @@
-"""The event catalog: every event type Hookline emits, with a description and a sample."""
+"""The event catalog: every event type Hookline emits, with a description, a sample and the
+JSON Schema of its data."""
 from dataclasses import dataclass, field
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 ISSUE_STATUSES = (
     "open",
@@ -11,15 +14,78 @@ ISSUE_STATUSES = (
 )
 
 
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+               (list, "array"), (dict, "object"))
+
+
+def _value_schema(value, required):
+    """The schema of one sample value: its JSON type; objects and arrays described inside.
+
+    Optional values may also be null (the platform has nothing to say there).
+    """
+    kind = next(name for python, name in _JSON_TYPES if isinstance(value, python))
+    schema = {"type": kind if required else [kind, "null"]}
+    if kind == "object":
+        schema.update(_object_schema(value, ("id",) if "id" in value else ()))
+    elif kind == "array" and value:
+        schema["items"] = _value_schema(value[0], required=True)
+    return schema
+
+
+def _object_schema(sample, required):
+    """Properties typed as the sample shows them, `required` ones present and not null,
+    anything else allowed."""
+    return {
+        "properties": {
+            key: _value_schema(value, key in required) for key, value in sample.items()
+        },
+        "required": list(required),
+        "additionalProperties": True,
+    }
+
+
+def data_schema(event_type, sample, required):
+    """The JSON Schema (draft 2020-12) of an event type's `data`, derived from its sample.
+
+    Nested objects that carry an `id` (project, assignee…) require it.
+    """
+    missing = [key for key in required if key not in sample]
+    if missing:
+        raise ValueError(f"{event_type}: required fields {missing} are not in the sample")
+    properties = {"company": {"type": "string",
+                              "description": "Your organization id, set by Hookline"}}
+    body = _object_schema(sample, required)
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": f"{event_type} data",
+        "type": "object",
+        **body,
+        "properties": {**properties, **body["properties"]},
+    }
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
     area: str
     description: str
     sample: dict = field(default_factory=dict)
+    # The identifying fields: an event without them is refused.
+    required: tuple = ()
+    # Emitted by Hookline about itself; the platform cannot send these.
+    internal: bool = False
+    schema: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "schema", data_schema(self.type, self.sample, self.required))
 
 
 _PROJECT = {"id": "proj-uuid-9012", "name": "Production API"}
+_WEBHOOK = {
+    "id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
+    "name": "Jira ticket creator",
+    "url": "https://automation.example.com/hooks/0000",
+}
 
 CATALOG = (
     EventType(
@@ -38,6 +104,7 @@ CATALOG = (
             "scan_id": "scan-uuid-3456",
             "url": "https://app.example.com/issue/issue-uuid-5678/",
         },
+        required=("issue_id", "status"),
     ),
     EventType(
         "issue.assigned",
@@ -61,6 +128,7 @@ CATALOG = (
             "project": _PROJECT,
             "url": "https://app.example.com/issue/issue-uuid-5678/",
         },
+        required=("issue_id", "assigned_to"),
     ),
     EventType(
         "scan.started",
@@ -75,6 +143,7 @@ CATALOG = (
             "scan_type": "full",
             "created_at": "2025-01-15T15:40:00.000Z",
         },
+        required=("scan_id",),
     ),
     EventType(
         "scan.completed",
@@ -91,6 +160,7 @@ CATALOG = (
             "processed_at": "2025-01-15T15:45:00.000Z",
             "created_at": "2025-01-15T15:40:00.000Z",
         },
+        required=("scan_id",),
     ),
     EventType(
         "scan.failed",
@@ -107,6 +177,7 @@ CATALOG = (
             "created_at": "2025-01-15T15:40:00.000Z",
             "failed_at": "2025-01-15T15:41:12.000Z",
         },
+        required=("scan_id",),
     ),
     EventType(
         "assignment.created",
@@ -121,6 +192,7 @@ CATALOG = (
             "project": _PROJECT,
             "created_by": {"id": "user-uuid-2222", "email": "john.smith@company.com"},
         },
+        required=("assignment_id",),
     ),
     EventType(
         "assignment.completed",
@@ -134,6 +206,7 @@ CATALOG = (
             "project": _PROJECT,
             "completed_at": "2025-01-30T09:12:00.000Z",
         },
+        required=("assignment_id",),
     ),
     EventType(
         "sarif.ingested",
@@ -149,6 +222,7 @@ CATALOG = (
             "branch": "main",
             "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8",
         },
+        required=("ingestion_id",),
     ),
     EventType(
         "certificate.issued",
@@ -162,6 +236,7 @@ CATALOG = (
             "expires_at": "2026-01-31T12:00:00.000Z",
             "download_url": "https://app.example.com/certificates/cert-uuid-1618.pdf",
         },
+        required=("certificate_id",),
     ),
     EventType(
         "user.login",
@@ -176,12 +251,41 @@ CATALOG = (
             "user_agent": "Mozilla/5.0",
             "path": "/login/",
         },
+        required=("user_id", "username"),
     ),
     EventType(
         "user.login_failed",
         "Users",
         "A login attempt failed (wrong password for a known user).",
         {"username": "jane.doe", "user_agent": "Mozilla/5.0", "path": "/login/"},
+        required=("username",),
+    ),
+    EventType(
+        "webhook.disabled",
+        "Webhooks",
+        "Hookline disabled an endpoint: a delivery failed every attempt, or the receiver "
+        "answered 410 Gone.",
+        {
+            "webhook": _WEBHOOK,
+            "reason": "Disabled automatically: a delivery failed all 5 attempts",
+            "disabled_at": "2025-01-15T16:20:00.000Z",
+            "last_error": "HTTP 503",
+        },
+        required=("webhook", "reason", "disabled_at"),
+        internal=True,
+    ),
+    EventType(
+        "webhook.paused",
+        "Webhooks",
+        "Hookline paused a quick-policy endpoint after too many consecutive failed attempts.",
+        {
+            "webhook": _WEBHOOK,
+            "reason": "Paused automatically after 10 consecutive failed attempts",
+            "paused_at": "2025-01-15T16:20:00.000Z",
+            "last_error": "Connection refused",
+        },
+        required=("webhook", "reason", "paused_at"),
+        internal=True,
     ),
 )
 

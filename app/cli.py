@@ -49,10 +49,13 @@ def init_cli(app):
 
     @app.cli.command("emit")
     @click.option("--org", "org_id", required=True, help="Organization id.")
+    @click.option("--idempotency-key", default=None,
+                  help="Emit at most once per key in 24 hours (1-255 printable ASCII).")
     @click.argument("event_type")
     @click.argument("json_data", required=False, default="{}")
-    def emit(org_id, event_type, json_data):
-        """Emit an event to the organization's subscribed endpoints; prints the event id."""
+    def emit(org_id, idempotency_key, event_type, json_data):
+        """Emit an event to the organization's subscribed endpoints; prints the event id
+        (the first one's, when the key was used before)."""
         try:
             data = json.loads(json_data)
         except (ValueError, RecursionError) as exc:
@@ -62,10 +65,13 @@ def init_cli(app):
         if db.session.get(Organization, org_id) is None:
             raise click.ClickException(f"No organization with id {org_id}")
         try:
-            event = events.emit(org_id, event_type, data)
+            ingested = events.receive(org_id, event_type, data, idempotency_key=idempotency_key)
         except events.EventError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(event.id)
+        if ingested.replayed:
+            click.echo(f"Idempotency key seen before: event {ingested.event_id} was not "
+                       "emitted again.", err=True)
+        click.echo(ingested.event_id)
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")

@@ -172,6 +172,12 @@ class Endpoint(TenantScoped, db.Model):
     previous_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     retry_policy: Mapped[str] = mapped_column(String(20), default="standard")
+    # Conditions on the default payload, all of which an event must meet (payload_filters).
+    payload_filter: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Delivery options the engine enforces: at most this many deliveries per second (None:
+    # no limit), and one delivery at a time in event order.
+    rate_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -225,6 +231,25 @@ class Event(TenantScoped, db.Model):
     type: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class IdempotencyKey(db.Model):
+    """An Idempotency-Key of POST /events: the event it created, for 24 hours.
+
+    The primary key (organization, key) is what makes two concurrent requests with one
+    key create one event: the second insert finds the first one's row.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the event type and data, to tell a retry from a reuse with another body.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(36))
+    deliveries: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # The predicate of ix_deliveries_waiting. Queries that should use the index spell their

@@ -37,6 +37,10 @@ def test_emit_refuses_bad_input(runner):
     assert result.exit_code != 0 and "not valid JSON" in result.output
     result = runner.invoke(args=["emit", "--org", org_id, "nope.nope"])
     assert result.exit_code != 0 and "Unknown event type" in result.output
+    result = runner.invoke(args=["emit", "--org", org_id, "scan.completed",
+                                 '{"scan_id": "s", "issues_found": "many"}'])
+    assert result.exit_code != 0
+    assert "data.issues_found must be an integer or null" in result.output
 
 
 def test_demo_prints_login_and_working_token(runner, client):

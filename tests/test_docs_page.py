@@ -96,3 +96,40 @@ def test_the_sample_on_the_page_is_what_a_receiver_gets(client, org, admin, rece
     assert list(received) == list(shown)
     assert received["data"] == shown["data"]
     assert received["event_type"] == shown["event_type"]
+
+
+def test_each_sample_is_shown_beside_its_schema(client, org, admin):
+    from jsonschema import Draft202012Validator
+
+    page = _docs(client, admin)
+    schemas = {key: json.loads(text) for key, text in _blocks(page, "data-schema").items()}
+    samples = {key: json.loads(text) for key, text in _blocks(page, "data-sample").items()}
+    assert set(schemas) == set(catalog.EVENT_TYPES)
+    for event_type, schema in schemas.items():
+        assert schema == catalog.get(event_type).schema
+        assert Draft202012Validator(schema).is_valid(samples[event_type]["data"])
+        block = page[page.index(f'data-sample="{event_type}"'):]
+        assert block.index(f'data-schema="{event_type}"') < 3000  # beside it, not far away
+
+
+def test_options_are_explained_with_examples_that_say_what_hookline_does(client, org, admin):
+    from app.services import payload_filters
+
+    page = html.unescape(_docs(client, admin))
+    for anchor in ("payload-filter", "rate-limit", "ordered", "operational-events",
+                   "sending-events"):
+        assert f'id="{anchor}"' in page
+    for op in payload_filters.OPS:
+        assert f"<code>{op}</code>" in page
+    assert "one failing delivery holds back every later one" in page
+    assert '{"rateLimit": 5}' in page and '{"ordered": true}' in page
+    assert "Idempotency-Key: scan-7890-completed" in page and "idempotency_key_reused" in page
+    examples = _blocks(page, "data-filter-example")
+    verdicts = dict(re.findall(r'data-filter-verdict="(\d+)">(.*?)</p>', page, re.S))
+    assert examples and set(examples) == set(verdicts)
+    for number, text in examples.items():
+        conditions = json.loads(text.split(": ", 1)[1])
+        event_type = re.search(r'<code>([a-z_.]+)</code> sample', verdicts[number]).group(1)
+        passes = payload_filters.first_failing(
+            payload_filters.clean(conditions), body_templates.sample_payload(event_type)) is None
+        assert ("would be delivered" in verdicts[number]) is passes

@@ -4,7 +4,7 @@ from flask_login import login_required
 
 from .. import catalog
 from ..auth import current_org_id
-from ..services import body_templates, docs
+from ..services import body_templates, docs, endpoints, payload_filters
 from . import bp
 
 
@@ -17,6 +17,11 @@ def docs_webhooks():
         "docs/webhooks.html",
         areas=catalog.by_area(),
         samples={event.type: text for event, text in docs.event_samples(org_id)},
+        schemas=docs.event_schemas(),
+        filter_examples=docs.filter_examples(org_id),
+        filter_ops=payload_filters.OPS,
+        max_conditions=payload_filters.MAX_CONDITIONS,
+        max_rate_limit=endpoints.MAX_RATE_LIMIT,
         headers=docs.delivery_headers(config),
         prefix=config["WEBHOOK_HEADER_PREFIX"],
         user_agent=config["WEBHOOK_USER_AGENT"],

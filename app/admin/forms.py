@@ -17,6 +17,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..services.payload_filters import OPS
+
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
@@ -39,6 +41,16 @@ class HeaderRowForm(Form):
     remove = BooleanField("Remove")
 
 
+class FilterRowForm(Form):
+    """One payload filter condition; the value is read as JSON when it parses."""
+
+    path = StringField("Path")
+    op = SelectField("Operator", choices=[SelectChoice(op, op) for op in OPS],
+                     default="eq", validate_choice=False)
+    value = StringField("Value")
+    remove = BooleanField("Remove")
+
+
 class EndpointForm(FlaskForm):
     """Add / edit an endpoint; the endpoint service validates every field."""
 
@@ -57,8 +69,13 @@ class EndpointForm(FlaskForm):
         SelectChoice("quick", "Quick — 3 attempts: 2 s, 4 s; paused after 10 consecutive "
                               "failures"),
     ], default="standard", validate_choice=False)
+    payload_filter = FieldList(FormField(FilterRowForm), min_entries=0, max_entries=40)
+    rate_limit = StringField("Rate limit (deliveries per second)")
+    ordered = BooleanField("Ordered delivery")
     is_active = BooleanField("Active", default=True)
     discard_held = BooleanField("Discard held deliveries when resuming")
     add_header = SubmitField("Add header")
+    add_condition = SubmitField("Add condition")
+    check_filter = SubmitField("Check against samples")
     apply_template = SubmitField("Apply template for type")
     save = SubmitField("Save")

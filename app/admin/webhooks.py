@@ -15,15 +15,16 @@ from wtforms.fields.choices import SelectChoice
 from .. import catalog
 from ..auth import current_org_id, manager_required, principal
 from ..models import ENDPOINT_TYPES
-from ..services import body_templates, crypto, endpoints, events
+from ..services import body_templates, crypto, endpoints, events, payload_filters
 from . import bp
 from .forms import ConfirmForm, EndpointForm
 
 EMPTY_HEADER_ROWS = 2
+EMPTY_FILTER_ROWS = 2
 REVEAL_KEY = "reveal_secret"
 # JSON field names of the service → the form's field names.
 FORM_FIELDS = {"bodyTemplate": "body_template", "retryPolicy": "retry_policy",
-               "isActive": "is_active"}
+               "isActive": "is_active", "rateLimit": "rate_limit"}
 
 
 def _endpoint_or_404(endpoint_id):
@@ -60,12 +61,51 @@ def _fill_from(form, endpoint):
     form.body_template.data = endpoint.body_template or ""
     form.retry_policy.data = endpoint.retry_policy
     form.is_active.data = _shown_active(endpoint)
+    form.rate_limit.data = "" if endpoint.rate_limit is None else str(endpoint.rate_limit)
+    form.ordered.data = bool(endpoint.ordered)
     while len(form.headers):
         form.headers.pop_entry()
     for name, _value in endpoints.custom_headers(endpoint):
         form.headers.append_entry({"name": name, "value": ""})
     for _ in range(EMPTY_HEADER_ROWS):
         form.headers.append_entry()
+    for condition in endpoint.payload_filter or []:
+        form.payload_filter.append_entry({
+            "path": condition["path"], "op": condition["op"],
+            "value": payload_filters.value_as_text(condition["value"])})
+    _add_blank_rows(form)
+
+
+def _add_blank_rows(form):
+    for _ in range(EMPTY_FILTER_ROWS):
+        _append_row(form.payload_filter)
+
+
+def _append_row(rows):
+    """One more blank row, unless the list is full (then the form simply has no more)."""
+    if rows.max_entries is None or len(rows) < rows.max_entries:
+        rows.append_entry()
+
+
+def _filter_rows(form):
+    """[(row index, condition)] of the filled-in, not removed payload filter rows."""
+    found = []
+    for index, row in enumerate(form.payload_filter):
+        path, text = (row.form.path.data or "").strip(), row.form.value.data or ""
+        if row.form.remove.data or (not path and not text.strip()):
+            continue
+        op = row.form.op.data
+        found.append((index, {"path": path, "op": op,
+                              "value": payload_filters.value_from_text(op, text)}))
+    return found
+
+
+def _rate_limit(text):
+    """The form's text as the service takes it: empty is no limit, digits a number."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.lstrip("-").isdigit() and len(text) < 12 else text
 
 
 def _form_data(form, endpoint=None):
@@ -85,6 +125,9 @@ def _form_data(form, endpoint=None):
         ],
         "bodyTemplate": form.body_template.data,
         "retryPolicy": form.retry_policy.data,
+        "payloadFilter": [condition for _index, condition in _filter_rows(form)],
+        "rateLimit": _rate_limit(form.rate_limit.data),
+        "ordered": bool(form.ordered.data),
     }
     if endpoint is not None and form.is_active.data != _shown_active(endpoint):
         data["isActive"] = bool(form.is_active.data)
@@ -92,9 +135,12 @@ def _form_data(form, endpoint=None):
 
 
 def _show_errors(form, exc):
-    """Put each message next to its field; header messages next to their row."""
+    """Put each message next to its field; header and filter messages next to their row.
+
+    Returns {"headers": …, "payloadFilter": …} for messages that belong to no one row.
+    """
     for key, message in exc.fields.items():
-        if key == "headers":
+        if key in ("headers", "payloadFilter"):
             continue
         name = FORM_FIELDS.get(key, key)
         if name in form:
@@ -102,15 +148,28 @@ def _show_errors(form, exc):
     for index, message in exc.header_rows.items():
         row = form.headers[index].form.name
         row.errors = [*row.errors, message]
+    rows = [index for index, _condition in _filter_rows(form)]
+    for index, message in exc.filter_rows.items():
+        path = form.payload_filter[rows[index]].form.path
+        path.errors = [*path.errors, message.split(": ", 1)[1]]
+    unplaced = {}
     if "headers" in exc.fields and not exc.header_rows:
-        return exc.fields["headers"]
-    return None
+        unplaced["headers"] = exc.fields["headers"]
+    if "payloadFilter" in exc.fields and not exc.filter_rows:
+        unplaced["payloadFilter"] = exc.fields["payloadFilter"]
+    return unplaced
 
 
 def _handle_buttons(form):
-    """Add header / Apply template re-render the form without saving; True if one did."""
+    """Add header, Add condition, Check against samples and Apply template re-render the
+    form without saving; True if one did."""
     if form.add_header.data:
-        form.headers.append_entry()
+        _append_row(form.headers)
+        return True
+    if form.add_condition.data:
+        _append_row(form.payload_filter)
+        return True
+    if form.check_filter.data:
         return True
     if form.apply_template.data:
         form.body_template.data = body_templates.PRESETS.get(form.type.data, "")
@@ -121,7 +180,8 @@ def _handle_buttons(form):
     return False
 
 
-def _render_form(form, endpoint=None, header_error=None, status=200):
+def _render_form(form, endpoint=None, unplaced=None, status=200):
+    unplaced = unplaced or {}
     saved_masks = {}
     held = 0
     if endpoint is not None:
@@ -138,7 +198,9 @@ def _render_form(form, endpoint=None, header_error=None, status=200):
         placeholders=body_templates.PLACEHOLDERS,
         saved_masks=saved_masks,
         held=held,
-        header_error=header_error,
+        header_error=unplaced.get("headers"),
+        filter_error=unplaced.get("payloadFilter"),
+        verdicts=endpoints.sample_verdicts(current_org_id(), _form_data(form), endpoint),
         invalid=status == 422,
         rotate_form=ConfirmForm(),
     ), status
@@ -182,6 +244,7 @@ def webhooks():
         endpoints=found,
         statuses={endpoint.id: endpoints.health_status(endpoint) for endpoint in found},
         rotating={endpoint.id for endpoint in found if endpoints.rotation_in_progress(endpoint)},
+        stopped=[endpoint for endpoint in found if endpoints.stopped_automatically(endpoint)],
         status_labels=endpoints.STATUS_LABELS,
         type_labels=endpoints.TYPE_LABELS,
     )
@@ -197,6 +260,7 @@ def webhook_new():
         form.type.data = "other"
         for _ in range(EMPTY_HEADER_ROWS):
             form.headers.append_entry()
+        _add_blank_rows(form)
         return _render_form(form)
     if not form.validate() or _handle_buttons(form):
         return _render_form(form)
@@ -204,7 +268,7 @@ def webhook_new():
         endpoint, secret = endpoints.create_endpoint(current_org_id(), principal(),
                                                      _form_data(form))
     except endpoints.EndpointInvalid as exc:
-        return _render_form(form, header_error=_show_errors(form, exc), status=422)
+        return _render_form(form, unplaced=_show_errors(form, exc), status=422)
     return _reveal_secret(endpoint, secret, rotated=False)
 
 
@@ -227,7 +291,7 @@ def webhook_edit(endpoint_id):
                                   _form_data(form, endpoint),
                                   discard_held=bool(form.discard_held.data))
     except endpoints.EndpointInvalid as exc:
-        return _render_form(form, endpoint, header_error=_show_errors(form, exc), status=422)
+        return _render_form(form, endpoint, unplaced=_show_errors(form, exc), status=422)
     message = f"Saved “{endpoint.name}”."
     if not was_shown_active and _shown_active(endpoint):
         verb = "discarded" if form.discard_held.data else "sent, oldest first"

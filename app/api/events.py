@@ -1,10 +1,10 @@
 """API calls that start deliveries: the platform's events and test sends."""
-from flask import jsonify
+from flask import jsonify, request
 
 from ..auth import current_org_id, manager_required, principal
 from ..errors import ApiError
 from ..models import Endpoint
-from ..services import deliveries, events
+from ..services import deliveries, events, idempotency
 from ..services.stats import iso
 from . import bp
 from .body import json_object
@@ -14,12 +14,18 @@ from .body import json_object
 def emit_event():
     body = json_object()
     try:
-        ingested = events.ingest(current_org_id(), body.get("eventType"), body.get("data"))
+        ingested = events.receive(current_org_id(), body.get("eventType"), body.get("data"),
+                                  idempotency_key=request.headers.get(idempotency.HEADER))
+    except events.IdempotencyKeyReused as exc:
+        raise ApiError(409, str(exc), {exc.field: str(exc)},
+                       code="idempotency_key_reused") from exc
     except events.EventError as exc:
         raise ApiError(422, str(exc), {exc.field: str(exc)}) from exc
-    return jsonify(
-        {"eventId": ingested.event_id, "deliveries": len(ingested.delivery_ids)}
-    ), 202
+    response = jsonify({"eventId": ingested.event_id, "deliveries": ingested.delivery_count})
+    if ingested.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+        return response, 200
+    return response, 202
 
 
 @bp.post("/webhooks/<endpoint_id>/test")

@@ -7,6 +7,7 @@ from flask import jsonify
 
 from .. import catalog
 from ..models import ATTEMPT_TRIGGERS, DELIVERY_STATUSES, ENDPOINT_TYPES, RETRY_POLICIES
+from ..services import endpoints, payload_filters
 from . import bp
 
 BASE = "/api/sch/org"
@@ -75,7 +76,14 @@ _ENDPOINT_INPUT = {
     "bodyTemplate": nullable({"type": "string"}),
     "retryPolicy": {"enum": list(RETRY_POLICIES)},
     "isActive": {"type": "boolean"},
+    "payloadFilter": nullable({"type": "array", "maxItems": payload_filters.MAX_CONDITIONS,
+                               "items": ref("PayloadCondition")}),
+    "rateLimit": nullable({"type": "integer", "minimum": 1,
+                           "maximum": endpoints.MAX_RATE_LIMIT,
+                           "description": "Deliveries per second at most; null = no limit"}),
+    "ordered": {"type": "boolean", "description": "One delivery at a time, in event order"},
 }
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
 
 SCHEMAS = {
     "Error": {
@@ -106,6 +114,26 @@ SCHEMAS = {
                                "blank or the masked value keeps the saved value"}),
         },
     },
+    "PayloadCondition": {
+        "type": "object",
+        "required": ["path", "op"],
+        "additionalProperties": False,
+        "description": "Holds when the payload field at `path` compares to `value` by `op`; "
+                       "a missing field or one of another type than the value does not "
+                       "hold (except for exists).",
+        "properties": {
+            "path": {"type": "string", "maxLength": payload_filters.MAX_PATH,
+                     "description": "Dotted keys from the default payload: data.urgency, "
+                                    "data.project.id, event_type, timestamp"},
+            "op": {"enum": list(payload_filters.OPS)},
+            "value": {
+                "anyOf": [_SCALAR, {"type": "array", "items": _SCALAR, "minItems": 1,
+                                    "maxItems": payload_filters.MAX_LIST}],
+                "description": "A list for in and nin; true or false for exists (default "
+                               "true); a number or string for gt, gte, lt, lte",
+            },
+        },
+    },
     "Stats": {
         "type": "object",
         "required": ["total", "successful", "failed", "successRate", "consecutiveFailures",
@@ -129,9 +157,10 @@ SCHEMAS = {
     "Endpoint": {
         "type": "object",
         "required": ["id", "name", "description", "url", "type", "events", "projects",
-                     "statuses", "headers", "bodyTemplate", "retryPolicy", "isActive",
-                     "status", "disabledAt", "disabledReason", "createdBy", "createdAt",
-                     "updatedAt", "lastDeliveryAt", "stats"],
+                     "statuses", "headers", "bodyTemplate", "retryPolicy", "payloadFilter",
+                     "rateLimit", "ordered", "isActive", "status", "disabledAt",
+                     "disabledReason", "createdBy", "createdAt", "updatedAt", "lastDeliveryAt",
+                     "stats"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "name": {"type": "string"},
@@ -144,6 +173,10 @@ SCHEMAS = {
             "headers": {"type": "array", "items": ref("Header")},
             "bodyTemplate": nullable({"type": "string"}),
             "retryPolicy": {"enum": list(RETRY_POLICIES)},
+            "payloadFilter": {"type": "array", "items": ref("PayloadCondition")},
+            "rateLimit": nullable({"type": "integer", "minimum": 1,
+                                   "maximum": endpoints.MAX_RATE_LIMIT}),
+            "ordered": {"type": "boolean"},
             "isActive": {"type": "boolean"},
             "status": {"enum": list(HEALTH_STATUSES)},
             "disabledAt": nullable({"type": "string", "format": "date-time"}),
@@ -167,7 +200,8 @@ SCHEMAS = {
         "type": "object",
         "required": ["name", "url", "events"],
         "properties": _ENDPOINT_INPUT,
-        "description": "Unknown keys are ignored.",
+        "additionalProperties": False,
+        "description": "Any other key is a 422 naming it.",
     },
     "EndpointUpdate": {
         "type": "object",
@@ -175,7 +209,8 @@ SCHEMAS = {
             "type": "boolean",
             "description": "With isActive true: cancel the held deliveries instead of "
                            "sending them"}},
-        "description": "Partial update; unknown keys are ignored.",
+        "additionalProperties": False,
+        "description": "Partial update; any other key is a 422 naming it.",
     },
     "EndpointList": {
         "type": "object",
@@ -185,9 +220,11 @@ SCHEMAS = {
     },
     "EventType": {
         "type": "object",
-        "required": ["type", "area", "description", "sample"],
+        "required": ["type", "area", "description", "sample", "schema"],
         "properties": {"type": {"type": "string"}, "area": {"type": "string"},
-                       "description": {"type": "string"}, "sample": {"type": "object"}},
+                       "description": {"type": "string"}, "sample": {"type": "object"},
+                       "schema": {"type": "object",
+                                  "description": "JSON Schema (draft 2020-12) of `data`"}},
     },
     "EventTypeList": {
         "type": "object",
@@ -198,8 +235,13 @@ SCHEMAS = {
     "EventInput": {
         "type": "object",
         "required": ["eventType", "data"],
-        "properties": {"eventType": {"enum": [event.type for event in catalog.CATALOG]},
-                       "data": {"type": "object"}},
+        "properties": {
+            "eventType": {"enum": [event.type for event in catalog.CATALOG
+                                   if not event.internal]},
+            "data": {"type": "object", "description": "Must match the type's `schema` from "
+                     "GET /webhook-events; a mismatch is a 422 naming the field "
+                     "(`data.project.id`)"},
+        },
     },
     "EventAccepted": {
         "type": "object",
@@ -371,11 +413,25 @@ def webhook_events():
 
 def events():
     """POST /events."""
+    replayed = {**json_response("The key was used in the last 24 hours for the same body: the "
+                                "first event, nothing new created", ref("EventAccepted")),
+                "headers": {"Idempotent-Replayed": {"schema": {"const": "true"}}}}
     return {"post": {
         "operationId": "emitEvent", "summary": "The platform emits an event", "tags": ["Events"],
+        "parameters": [{
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "description": "Emit at most once per key and organization in 24 hours; "
+                           "concurrent requests with one key create one event",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": "^[ -~]+$"},
+        }],
         "requestBody": json_body(ref("EventInput")),
         "responses": {"202": json_response("Accepted", ref("EventAccepted")),
-                      **errors(400, 415, 422)},
+                      "200": replayed,
+                      **errors(400, 415, 422),
+                      "409": json_response("Code idempotency_key_reused: the key was used "
+                                           "in the last 24 hours for a different body",
+                                           ref("Error"))},
     }}
 
 

@@ -15,6 +15,7 @@ def list_event_types():
                     "area": event.area,
                     "description": event.description,
                     "sample": catalog.sample_data(event.type),
+                    "schema": event.schema,
                 }
                 for event in catalog.CATALOG
             ],

@@ -79,7 +79,7 @@ def get_webhook(endpoint_id):
 def update_webhook(endpoint_id):
     endpoint = _endpoint_or_404(endpoint_id)
     body = json_object()
-    discard = body.get("discardHeld", False)
+    discard = body.pop("discardHeld", False)
     if not isinstance(discard, bool):
         raise ApiError(422, "Validation failed: discardHeld must be true or false",
                        {"discardHeld": "discardHeld must be true or false"})

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import catalog
-from . import body_templates, payloads
+from . import body_templates, payload_filters, payloads
 
 SNIPPET_DIR = Path(__file__).resolve().parent.parent / "static" / "snippets"
 DEFAULT_PREFIX = "X-Hookline"
@@ -62,6 +62,38 @@ def pretty_json(value):
 def event_samples(org_id):
     """[(EventType, default payload as indented JSON)] for every catalog type."""
     return [(event, pretty_json(sample_payload(event.type, org_id))) for event in catalog.CATALOG]
+
+
+def event_schemas():
+    """{event type: its data schema as indented JSON}, to show beside each sample."""
+    return {event.type: pretty_json(event.schema) for event in catalog.CATALOG}
+
+
+FILTER_EXAMPLES = (
+    ("Only urgent issues", "issue.status_changed",
+     [{"path": "data.urgency", "op": "in", "value": ["HI", "CR"]}]),
+    ("Scans that found something, on main", "scan.completed",
+     [{"path": "data.issues_found", "op": "gt", "value": 0},
+      {"path": "data.branch", "op": "eq", "value": "main"}]),
+    ("SQL injection, but not once it is fixed", "issue.status_changed",
+     [{"path": "data.classification", "op": "contains", "value": "SQL"},
+      {"path": "data.status", "op": "ne", "value": "fixed"}]),
+    ("Assignments with a due date", "assignment.created",
+     [{"path": "data.due_date", "op": "exists", "value": True}]),
+)
+
+
+def filter_examples(org_id):
+    """[(title, event type, filter as indented JSON, whether that type's sample passes, the
+    first condition that fails or None)], computed, so the page says what Hookline does."""
+    examples = []
+    for title, event_type, conditions in FILTER_EXAMPLES:
+        failing = payload_filters.first_failing(
+            conditions, body_templates.sample_payload(event_type, org_id))
+        examples.append((title, event_type, pretty_json(conditions), failing is None,
+                         None if failing is None else payload_filters.describe(
+                             conditions[failing])))
+    return examples
 
 
 def body_examples(org_id):

@@ -1,16 +1,28 @@
 """Endpoints: validation, secrets, custom headers, health status, create/edit/pause/delete."""
 import base64
+import difflib
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 
 from .. import catalog
 from ..extensions import db
 from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, User, utcnow
-from . import after_commit, audit, body_templates, crypto, delivery_state, url_safety
+from . import (
+    after_commit,
+    audit,
+    body_templates,
+    crypto,
+    delivery_state,
+    payload_filters,
+    url_safety,
+)
+from . import events as event_service
 
 SECRET_PREFIX = "whsec_"
 MAX_NAME = 200
@@ -18,6 +30,7 @@ MAX_DESCRIPTION = 500
 MAX_HEADERS = 20
 MAX_HEADER_BYTES = 4096
 MAX_FILTER_ITEMS = 200
+MAX_RATE_LIMIT = 1000
 TYPE_LABELS = {
     "slack": "Slack",
     "teams": "Microsoft Teams",
@@ -39,21 +52,27 @@ _RESERVED_HEADERS = {
     "host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent",
 }
 _RESERVED_PREFIXES = ("x-hookline-", "webhook-")
-# JSON field names the API and the form share; anything else in a request is ignored.
+# JSON field names the API and the form share; any other name in a request is refused.
 FIELDS = (
     "name", "description", "url", "type", "events", "projects", "statuses", "headers",
-    "bodyTemplate", "retryPolicy", "isActive",
+    "bodyTemplate", "retryPolicy", "isActive", "payloadFilter", "rateLimit", "ordered",
+)
+# Fields the API shows but nobody sets.
+READ_ONLY = (
+    "id", "status", "disabledAt", "disabledReason", "rotationInProgress", "createdBy",
+    "createdAt", "updatedAt", "lastDeliveryAt", "stats", "secret",
 )
 
 
 class EndpointInvalid(ValueError):
     """Validation failed; `fields` maps JSON field names to messages, `header_rows`
-    maps a header's index to its message."""
+    maps a header's index to its message, `filter_rows` a payload filter condition's."""
 
-    def __init__(self, fields, header_rows=None):
+    def __init__(self, fields, header_rows=None, filter_rows=None):
         super().__init__("; ".join(f"{name}: {message}" for name, message in fields.items()))
         self.fields = fields
         self.header_rows = header_rows or {}
+        self.filter_rows = filter_rows or {}
 
 
 def generate_secret():
@@ -111,6 +130,14 @@ def health_status(endpoint) -> str:
     if endpoint.last_attempt_ok is None:
         return "pending"
     return "healthy" if endpoint.last_attempt_ok else "failing"
+
+
+def stopped_automatically(endpoint) -> bool:
+    """True while Hookline's own rules hold the endpoint: auto-disabled (disabled-at set) or
+    auto-paused (inactive with a reason; a user's pause leaves no reason)."""
+    if endpoint.disabled_at is not None:
+        return True
+    return not endpoint.is_active and bool(endpoint.disabled_reason)
 
 
 def get_endpoint(org_id, endpoint_id):
@@ -260,6 +287,39 @@ def _body_template(value):
     return value if value.strip() else None
 
 
+def _rate_limit(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RATE_LIMIT:
+        raise ValueError(f"Rate limit must be a whole number of deliveries per second from 1 "
+                         f"to {MAX_RATE_LIMIT:,}, or empty for no limit")
+    return value
+
+
+def _boolean(label):
+    def check(value):
+        if not isinstance(value, bool):
+            raise ValueError(f"{label} must be true or false")
+        return value
+
+    return check
+
+
+def _unknown_fields(data):
+    """{name: message} for every key of a request that is not an endpoint field."""
+    problems = {}
+    for key in data:
+        if key in FIELDS:
+            continue
+        if key in READ_ONLY:
+            problems[key] = f"{key} is read-only"
+            continue
+        close = difflib.get_close_matches(str(key), FIELDS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems[key] = f"Unknown field {key!r}{hint}"
+    return problems
+
+
 _CHECKS = {
     "name": lambda v: _text(v, "Name", MAX_NAME, required=True),
     "description": lambda v: _text(v, "Description", MAX_DESCRIPTION, required=False),
@@ -270,6 +330,9 @@ _CHECKS = {
     "statuses": _statuses,
     "bodyTemplate": _body_template,
     "retryPolicy": lambda v: _choice(v, "Retry policy", RETRY_POLICIES),
+    "rateLimit": _rate_limit,
+    "ordered": _boolean("ordered"),
+    "isActive": _boolean("isActive"),
 }
 
 
@@ -296,11 +359,14 @@ def validate(data, endpoint=None):
     """
     if not isinstance(data, dict):
         raise EndpointInvalid({"body": "Expected a JSON object"})
+    unknown = _unknown_fields(data)
+    if unknown:
+        raise EndpointInvalid(unknown)
     if endpoint is None:
         data = {"type": "other", "retryPolicy": "standard", "isActive": True, **data}
         for required in ("name", "url", "events"):
             data.setdefault(required, None)
-    clean, errors, header_rows = {}, {}, {}
+    clean, errors, header_rows, filter_rows = {}, {}, {}, {}
     for key in FIELDS:
         if key in data and _unstorable(data[key], allow_nul=key == "headers"):
             errors[key] = "Must be valid text without NUL characters"
@@ -320,14 +386,15 @@ def validate(data, endpoint=None):
             errors["headers"] = "; ".join(
                 f"Header {index + 1}: {message}" for index, message in header_rows.items()
             )
-    if "isActive" in data:
-        if isinstance(data["isActive"], bool):
-            clean["isActive"] = data["isActive"]
-        else:
-            errors["isActive"] = "isActive must be true or false"
+    if "payloadFilter" in data and "payloadFilter" not in errors:
+        try:
+            clean["payloadFilter"] = payload_filters.clean(data["payloadFilter"])
+        except payload_filters.FilterInvalid as exc:
+            errors["payloadFilter"] = str(exc)
+            filter_rows = exc.rows
     _check_template(clean, errors, endpoint)
     if errors:
-        raise EndpointInvalid(errors, header_rows)
+        raise EndpointInvalid(errors, header_rows, filter_rows)
     return clean
 
 
@@ -347,6 +414,59 @@ def _check_template(clean, errors, endpoint):
         errors["bodyTemplate"] = str(exc)
 
 
+@dataclass(frozen=True)
+class SampleVerdict:
+    """Whether the catalog sample of one subscribed type would be delivered, and why not."""
+
+    event_type: str
+    delivered: bool
+    reason: str = ""
+
+
+def sample_verdicts(org_id, data, endpoint=None):
+    """For each subscribed event type, whether its catalog sample would be delivered under
+    the filters in `data` (JSON field names; the saved endpoint's fill in what is absent).
+
+    [] when the events or a filter do not validate: their errors say more.
+    """
+    checks = {**_CHECKS, "payloadFilter": payload_filters.clean}
+    try:
+        clean = {key: checks[key](data[key])
+                 for key in ("events", "projects", "statuses", "payloadFilter") if key in data}
+    except ValueError:
+        return []
+    target = SimpleNamespace(
+        events=clean.get("events", endpoint.events if endpoint else []),
+        projects=clean.get("projects", endpoint.projects if endpoint else []),
+        statuses=clean.get("statuses", endpoint.statuses if endpoint else []),
+        payload_filter=clean.get("payloadFilter", endpoint.payload_filter if endpoint else []),
+    )
+    return [_verdict(target, body_templates.sample_payload(event_type, org_id))
+            for event_type in target.events]
+
+
+def _verdict(target, payload):
+    event_type, data = payload["event_type"], payload["data"]
+    if event_service.matches(target, payload):
+        return SampleVerdict(event_type, True)
+    failing = payload_filters.first_failing(target.payload_filter, payload)
+    if failing is not None:
+        condition = target.payload_filter[failing]
+        return SampleVerdict(event_type, False, f"condition {failing + 1} "
+                             f"({payload_filters.describe(condition)}) does not hold")
+    if event_type == "issue.status_changed" and target.statuses:
+        return SampleVerdict(event_type, False, f"the status filter leaves out its status "
+                             f"{data.get('status')!r}")
+    return SampleVerdict(event_type, False, f"the project filter leaves out its project "
+                         f"{event_service.project_id(data)!r}")
+
+
+def option_details(endpoint):
+    """The delivery options as the audit log records them (counts, never filter values)."""
+    return {"rate_limit": endpoint.rate_limit, "ordered": bool(endpoint.ordered),
+            "payload_filter_conditions": len(endpoint.payload_filter or [])}
+
+
 # Changes -----------------------------------------------------------------------------------
 
 def _apply(endpoint, clean):
@@ -354,6 +474,7 @@ def _apply(endpoint, clean):
         "name": "name", "description": "description", "url": "url", "type": "type",
         "events": "events", "projects": "projects", "statuses": "statuses",
         "bodyTemplate": "body_template", "retryPolicy": "retry_policy",
+        "payloadFilter": "payload_filter", "rateLimit": "rate_limit", "ordered": "ordered",
     }
     changed = []
     for key, attribute in simple.items():
@@ -386,12 +507,15 @@ def create_endpoint(org_id, actor, data):
         description="",
         projects=[],
         statuses=[],
+        payload_filter=[],
+        ordered=False,
     )
     _apply(endpoint, clean)
     db.session.add(endpoint)
     db.session.flush()
     audit.record(org_id, actor, "endpoint.create", "endpoint", endpoint.id,
-                 {"name": endpoint.name, "type": endpoint.type, "events": endpoint.events},
+                 {"name": endpoint.name, "type": endpoint.type, "events": endpoint.events,
+                  **option_details(endpoint)},
                  commit=False)
     db.session.commit()
     return endpoint, secret
@@ -434,8 +558,11 @@ def update_endpoint(org_id, actor, endpoint, data, discard_held=False):
             if released:
                 after_commit.add("drain", True)
     if changed:
-        audit.record(org_id, actor, "endpoint.update", "endpoint", endpoint.id,
-                     {"name": endpoint.name, "changed": changed}, commit=False)
+        details = {"name": endpoint.name, "changed": changed}
+        if {"payloadFilter", "rateLimit", "ordered"} & set(changed):
+            details.update(option_details(endpoint))
+        audit.record(org_id, actor, "endpoint.update", "endpoint", endpoint.id, details,
+                     commit=False)
     if action == "endpoint.resume":
         audit.record(org_id, actor, action, "endpoint", endpoint.id,
                      {"name": endpoint.name, "discard_held": bool(discard_held),

@@ -1,13 +1,14 @@
 """Event ingest: validate an event, store it with its deliveries, register its project."""
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import insert, select
 
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import after_commit, payloads
+from . import after_commit, event_schemas, idempotency, payload_filters, payloads
 
 
 class EventError(ValueError):
@@ -24,6 +25,15 @@ def validate(event_type, data):
         raise EventError(f"Unknown event type: {event_type!r}", "eventType")
     if not isinstance(data, dict):
         raise EventError("data must be a JSON object", "data")
+
+
+def check_data(event_type, data):
+    """Raise EventError naming the first failing field (`data.project.id`) unless `data`
+    matches the catalog schema of `event_type`."""
+    try:
+        event_schemas.check(event_type, data)
+    except event_schemas.DataInvalid as exc:
+        raise EventError(str(exc), exc.path) from None
 
 
 # Projects this process has registered or seen: events about a known project skip the
@@ -73,11 +83,19 @@ def list_projects(org_id):
 
 @dataclass
 class Ingested:
-    """An ingested event and the ids of the deliveries created for it."""
+    """An ingested event and the ids of the deliveries this call created. A replay (an
+    Idempotency-Key seen before) created none: it carries the first call's event and its
+    delivery count."""
 
     event: Event
     event_id: str
     delivery_ids: list
+    replayed: bool = False
+    delivery_count: int | None = None
+
+    def __post_init__(self):
+        if self.delivery_count is None:
+            self.delivery_count = len(self.delivery_ids)
 
 
 def project_id(data):
@@ -90,40 +108,56 @@ def project_id(data):
     return str(project)
 
 
-def matches(endpoint, event_type, data):
-    """Whether an endpoint wants this event: subscribed type, project and status filters."""
+def matches(endpoint, payload):
+    """Whether an endpoint wants an event, given as its default payload (a dict): the type is
+    subscribed, and the project filter (not applied to Hookline's own events), the status
+    filter (issue.status_changed only) and every payload filter condition hold."""
+    event_type, data = payload["event_type"], payload["data"]
     if event_type not in (endpoint.events or []):
         return False
-    if endpoint.projects and project_id(data) not in endpoint.projects:
+    if (endpoint.projects and event_type not in _OWN_TYPES
+            and project_id(data) not in endpoint.projects):
         return False
-    if event_type == "issue.status_changed" and endpoint.statuses:
-        return data.get("status") in endpoint.statuses
-    return True
+    if (event_type == "issue.status_changed" and endpoint.statuses
+            and data.get("status") not in endpoint.statuses):
+        return False
+    return payload_filters.first_failing(endpoint.payload_filter, payload) is None
 
 
-def ingest(org_id, event_type, data):
+_OWN_TYPES = frozenset(event.type for event in catalog.CATALOG if event.internal)
+
+
+def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
+           skip_endpoint_id=None):
     """Store an event and one delivery per matching endpoint in one transaction, then queue.
 
     Deliveries for paused or disabled endpoints are recorded too and held (not queued)
     until the endpoint resumes. Redis being down does not fail ingest: the sweeper
-    queues the rows later. Raises EventError for an unknown type or non-object data.
+    queues the rows later. Raises EventError for an unknown type or non-object data, and
+    with `schema` for data that does not match the type's schema.
+
+    With an `idempotency_key` seen in the last 24 hours for the same body, nothing is
+    written: the first event is returned as a replay (IdempotencyKeyReused for another
+    body). Concurrent calls with one key store one event. `skip_endpoint_id` gets no
+    delivery whatever it subscribes to.
     """
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
     validate(event_type, data)
     data = {"company": org_id, **{k: v for k, v in data.items() if k != "company"}}
+    if schema:
+        check_data(event_type, data)
     event = Event(id=str(uuid.uuid4()), org_id=org_id, type=event_type, data=data,
                   created_at=utcnow())
-    # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
-    db.session.execute(insert(Event.__table__).values(
-        id=event.id, org_id=org_id, type=event_type, data=data, created_at=event.created_at
-    ))
-    project = register_project(org_id, data["project"]) if "project" in data else None
     candidates = db.session.execute(
         select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
-               Endpoint.is_active, Endpoint.disabled_at)
+               Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
         .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
     ).all()
-    chosen = [row for row in candidates if matches(row, event_type, event.data)]
-    payload = payloads.default_payload(event.id, event.type, event.created_at, event.data)
+    envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
+    chosen = [row for row in candidates
+              if row.id != skip_endpoint_id and matches(row, envelope)]
+    payload = payloads.compact_json(envelope)
     rows = [
         {
             "id": str(uuid.uuid4()),
@@ -141,6 +175,17 @@ def ingest(org_id, event_type, data):
         }
         for row in chosen
     ]
+    if idempotency_key is not None:
+        # The key's row is the first write: a concurrent request with the same key waits
+        # here for this one's commit, then reads its event instead of storing another.
+        replay = _claim_key(org_id, idempotency_key, event, len(rows))
+        if replay is not None:
+            return replay
+    # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
+    db.session.execute(insert(Event.__table__).values(
+        id=event.id, org_id=org_id, type=event_type, data=data, created_at=event.created_at
+    ))
+    project = register_project(org_id, data["project"]) if "project" in data else None
     if rows:
         db.session.execute(insert(Delivery.__table__), rows)
     sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
@@ -150,9 +195,81 @@ def ingest(org_id, event_type, data):
     return Ingested(event, event.id, [r["id"] for r in rows])
 
 
+class IdempotencyKeyReused(EventError):
+    """The Idempotency-Key was used in the last 24 hours for a different event."""
+
+
+def _check_key(key):
+    try:
+        idempotency.check_key(key)
+    except idempotency.KeyInvalid as exc:
+        raise EventError(str(exc), idempotency.HEADER) from None
+
+
+def _claim_key(org_id, key, event, delivery_count):
+    """None when the key is this event's now; else the earlier event, as a replay."""
+    fingerprint = idempotency.fingerprint(event.type, event.data)
+    try:
+        earlier = idempotency.claim(org_id, key, fingerprint, event.id, delivery_count,
+                                    now=event.created_at)
+    except idempotency.KeyReused as exc:
+        db.session.rollback()
+        raise IdempotencyKeyReused(str(exc), idempotency.HEADER) from None
+    if earlier is None:
+        return None
+    db.session.rollback()
+    first = db.session.execute(select_event(org_id, earlier.event_id)).scalar_one()
+    return Ingested(first, first.id, [], replayed=True, delivery_count=earlier.deliveries)
+
+
+def receive(org_id, event_type, data, idempotency_key=None):
+    """An event from the platform (API or CLI): a catalog type the platform may send, with
+    data that matches its schema; ingested (once per `idempotency_key`, see ingest()).
+    Raises EventError naming the field at fault."""
+    entry = catalog.get(event_type) if isinstance(event_type, str) else None
+    if entry is not None and entry.internal:
+        raise EventError(f"{event_type} is sent by Hookline itself, not by the platform")
+    return ingest(org_id, event_type, data, schema=True, idempotency_key=idempotency_key)
+
+
 def emit(org_id, event_type, data):
-    """Ingest one event for an organization; returns the stored Event."""
-    return ingest(org_id, event_type, data).event
+    """Ingest one event of Hookline's own (logins), checked against its schema; returns the
+    stored Event."""
+    return ingest(org_id, event_type, data, schema=True).event
+
+
+STOP_EVENTS = {"disabled": "webhook.disabled", "paused": "webhook.paused"}
+MAX_STOP_TEXT = 2000
+
+
+def emit_endpoint_stopped(endpoint_id, kind, reason, last_error, at):
+    """Tell an endpoint's organization that Hookline stopped it: webhook.disabled (kind
+    'disabled': a delivery exhausted its attempts, or the receiver answered 410 Gone) or
+    webhook.paused (kind 'paused': the quick policy's failure streak).
+
+    For the delivery engine, after the transaction that stopped the endpoint committed.
+    Every subscribed endpoint of the organization gets the event except the one that
+    stopped. `at` (aware datetime) is when it stopped; a second call for the same stop
+    (endpoint, kind and `at`) is a replay, not a second event. Returns the Ingested
+    event, or None when there is no such endpoint.
+    """
+    if kind not in STOP_EVENTS:
+        raise ValueError(f"kind must be one of {', '.join(STOP_EVENTS)}, not {kind!r}")
+    if at.tzinfo is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    endpoint = db.session.get(Endpoint, endpoint_id) if isinstance(endpoint_id, str) else None
+    if endpoint is None:
+        return None
+    moment = payloads.iso_ms(at.astimezone(UTC))
+    data = {
+        "webhook": {"id": endpoint.id, "name": endpoint.name, "url": endpoint.url},
+        "reason": str(reason)[:MAX_STOP_TEXT],
+        f"{kind}_at": moment,
+        "last_error": None if last_error is None else str(last_error)[:MAX_STOP_TEXT],
+    }
+    return ingest(endpoint.org_id, STOP_EVENTS[kind], data, schema=True,
+                  idempotency_key=f"hookline:{kind}:{endpoint.id}:{moment}",
+                  skip_endpoint_id=endpoint.id)
 
 
 def login_data(user, user_agent, path, succeeded):

@@ -14,16 +14,19 @@ def compact_json(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def envelope(event_id, event_type, created_at, data):
+    """The SPEC §4 default payload as a dict (what payload filters look into)."""
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "timestamp": iso_ms(created_at),
+        "data": data,
+    }
+
+
 def default_payload(event_id, event_type, created_at, data):
     """The SPEC §4 default payload as compact JSON text."""
-    return compact_json(
-        {
-            "event_id": event_id,
-            "event_type": event_type,
-            "timestamp": iso_ms(created_at),
-            "data": data,
-        }
-    )
+    return compact_json(envelope(event_id, event_type, created_at, data))
 
 
 def request_body(payload_text, body_template):

@@ -1,6 +1,7 @@
 """Retention: purge final deliveries (and their attempts) older than WEBHOOK_RETENTION_DAYS,
-in batches. Deliveries that are not final (held for a paused endpoint, failed and waiting for
-a retry) are kept whatever their age: purging them would lose a delivery."""
+in batches, and idempotency keys older than their 24-hour window. Deliveries that are not
+final (held for a paused endpoint, failed and waiting for a retry) are kept whatever their
+age: purging them would lose a delivery."""
 from datetime import timedelta
 
 from flask import current_app
@@ -8,6 +9,7 @@ from sqlalchemy import delete, exists, select, tuple_
 
 from ..extensions import db
 from ..models import Delivery, Event, Organization, utcnow
+from . import idempotency
 from .delivery_state import FINAL
 
 BATCH_SIZE = 5000
@@ -65,12 +67,13 @@ def _purge_events(before, batch_size):
 
 def purge(now=None, days=None, batch_size=BATCH_SIZE):
     """Delete final deliveries with their attempts, then events left without deliveries, all
-    older than the retention period, one batch per transaction. Endpoint counters and the
-    daily series are left alone, so statistics stay right.
-    Returns {"deliveries": n, "events": m}."""
+    older than the retention period, one batch per transaction; then idempotency keys past
+    their window. Endpoint counters and the daily series are left alone, so statistics stay
+    right. Returns {"deliveries": n, "events": m, "idempotency_keys": k}."""
     before = cutoff(now, days)
     org_ids = db.session.execute(select(Organization.id)).scalars().all()
     return {
         "deliveries": sum(_purge_deliveries(org_id, before, batch_size) for org_id in org_ids),
         "events": _purge_events(before, batch_size),
+        "idempotency_keys": idempotency.purge(now),
     }

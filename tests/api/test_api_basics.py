@@ -17,7 +17,7 @@ def test_catalog_lists_all_types(api):
     assert response.status_code == 200
     types = [item["type"] for item in response.get_json()["data"]]
     assert types == [event.type for event in catalog.CATALOG]
-    assert len(types) == 11
+    assert len(types) == 13
     scan = next(i for i in response.get_json()["data"] if i["type"] == "scan.completed")
     assert scan["sample"]["issues_found"] == 8 and "company" in scan["sample"]
 

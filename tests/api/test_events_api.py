@@ -14,7 +14,7 @@ def test_post_events_answers_202_with_the_delivery_count(app, api, org, receiver
     make_endpoint(org, receiver.url + "/b")
     make_endpoint(org, receiver.url + "/c", events=["scan.failed"])
 
-    response = api.post("/events", json={"eventType": "scan.completed", "data": {"n": 1}})
+    response = api.post("/events", json={"eventType": "scan.completed", "data": {"scan_id": "s-1"}})
 
     assert response.status_code == 202
     assert response.json["deliveries"] == 2
@@ -98,3 +98,34 @@ def test_viewer_session_cannot_test(app, client, org, auth, receiver):
     )
     assert response.status_code in (401, 403)
     assert json.loads(response.data)["error"]
+
+
+def test_post_events_checks_data_against_the_schema_and_names_the_field(app, api, org):
+    factories.make_endpoint(org)
+    response = api.post("/events", json={"eventType": "scan.completed",
+                                         "data": {"scan_id": "s-1", "project": {"id": 9}}})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "data.project.id": "data.project.id must be a string"}
+    missing = api.post("/events", json={"eventType": "scan.completed", "data": {}})
+    assert missing.json["error"]["fields"] == {"data.scan_id": "data.scan_id is required"}
+    assert db.session.execute(select(Delivery)).first() is None
+
+
+def test_post_events_refuses_the_types_hookline_sends_about_itself(app, api, org):
+    response = api.post("/events", json={
+        "eventType": "webhook.disabled",
+        "data": {"webhook": {"id": "x"}, "reason": "r", "disabled_at": "now"}})
+    assert response.status_code == 422
+    assert "sent by Hookline itself" in response.json["error"]["fields"]["eventType"]
+
+
+def test_catalog_lists_each_type_with_its_schema(api):
+    from jsonschema import Draft202012Validator
+
+    listed = api.get("/webhook-events").json["data"]
+    assert {item["type"] for item in listed} >= {"scan.completed", "webhook.disabled"}
+    for item in listed:
+        validator = Draft202012Validator(item["schema"])
+        assert validator.is_valid(item["sample"]), item["type"]
+        assert not validator.is_valid({}), item["type"]

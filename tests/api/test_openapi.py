@@ -107,3 +107,21 @@ def test_second_token_cannot_reach_first_org_through_any_documented_call(api, cl
                 continue
             response = getattr(other, method)(path.replace("{id}", created["id"]), json={})
             assert response.status_code == 404, (method, path)
+
+
+def test_document_describes_options_schemas_and_idempotency(client):
+    document = client.get("/api/sch/org/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    for name in ("payloadFilter", "rateLimit", "ordered"):
+        assert name in schemas["Endpoint"]["required"]
+        assert name in schemas["EndpointCreate"]["properties"]
+        assert name in schemas["EndpointUpdate"]["properties"]
+    assert schemas["EndpointCreate"]["additionalProperties"] is False
+    assert schemas["EndpointUpdate"]["additionalProperties"] is False
+    assert schemas["PayloadCondition"]["properties"]["op"]["enum"][:3] == ["eq", "ne", "in"]
+    assert "schema" in schemas["EventType"]["required"]
+    assert "webhook.disabled" not in schemas["EventInput"]["properties"]["eventType"]["enum"]
+    emit = document["paths"]["/events"]["post"]
+    assert [p["name"] for p in emit["parameters"]] == ["Idempotency-Key"]
+    assert {"200", "202", "409", "422"} <= set(emit["responses"])
+    assert "Idempotent-Replayed" in emit["responses"]["200"]["headers"]

@@ -107,9 +107,26 @@ def test_non_json_and_non_object_bodies_are_refused_cleanly(api):
     assert api.post("/webhooks", json=[1]).status_code == 400
 
 
-def test_unknown_keys_are_ignored(api):
-    created = create(api, colour="blue", secret="whsec_mine", id="abc")
-    assert created["id"] != "abc" and created["secret"] != "whsec_mine"
+def test_unknown_and_read_only_keys_are_refused_by_name(api):
+    body = {"name": "Ops", "url": PUBLIC_URL, "events": ["scan.completed"],
+            "retryPolicyy": "quick", "colour": "blue", "secret": "whsec_mine", "id": "abc"}
+    response = api.post("/webhooks", json=body)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "retryPolicyy": "Unknown field 'retryPolicyy'; did you mean retryPolicy?",
+        "colour": "Unknown field 'colour'",
+        "secret": "secret is read-only",
+        "id": "id is read-only",
+    }
+    assert db.session.execute(select(Endpoint)).first() is None
+    created = create(api)
+    response = api.patch(f"/webhooks/{created['id']}", json={"name": "New", "isActve": False})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "isActve": "Unknown field 'isActve'; did you mean isActive?"}
+    assert api.get(f"/webhooks/{created['id']}").get_json()["name"] == "Ops"
+    discard = api.post("/webhooks", json={**body, "discardHeld": True})
+    assert "discardHeld" in discard.get_json()["error"]["fields"]
 
 
 def test_patch_is_partial_and_keeps_header_values_left_blank(api):

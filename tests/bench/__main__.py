@@ -340,7 +340,7 @@ def fan_out(api, receiver, endpoints, raw_rate):
     session = requests.Session()
     receiver.reset(session)
     started = time.time()
-    api.emit("sarif.ingested", {"results": 1})
+    api.emit("sarif.ingested", {"ingestion_id": "sarif-1", "results": 1})
     seen = receiver.wait_for(session, endpoints, timeout=120)
     last = max(a[0] for a in receiver.stats(session))
     elapsed = last - started
@@ -371,7 +371,8 @@ def ingest_ratio(stack, api, receiver, seconds, threads=8):
 
     catalog_rate = hammer(lambda s: s.get(f"{api.base}/webhook-events", timeout=30))
     ingest_rate = hammer(lambda s: s.post(f"{api.base}/events", json={
-        "eventType": "issue.assigned", "data": {"issue_id": "i"}}, timeout=30))
+        "eventType": "issue.assigned",
+        "data": {"issue_id": "i", "assigned_to": {"id": "u"}}}, timeout=30))
     return {"events_per_s": ingest_rate, "catalog_per_s": catalog_rate,
             "ratio": ingest_rate / catalog_rate}
 
@@ -450,7 +451,7 @@ def quick_retry(api, receiver):
     api.create_endpoint(f"{receiver.url}/fail-first", ["scan.failed"], policy="quick")
     session = requests.Session()
     receiver.reset(session)
-    api.emit("scan.failed", {"error": "x"})
+    api.emit("scan.failed", {"scan_id": "scan-1", "error": "x"})
     deadline = time.monotonic() + 30
     arrivals = []
     while len(arrivals) < 2 and time.monotonic() < deadline:

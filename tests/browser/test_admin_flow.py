@@ -123,7 +123,8 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     # History: a failing delivery next to the good one, then filter and export.
     receiver.queue(500)
     live_server.cli("emit", "--org", live_server.org_id, "issue.status_changed",
-                    json.dumps({**EVENT_DATA, "status": "fixed", "previous_status": "open"}))
+                    json.dumps({**EVENT_DATA, "issue_id": "issue-1", "status": "fixed",
+                                "previous_status": "open"}))
     receiver.wait_for(3, timeout=20)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     expect(page.get_by_role("heading", name="Delivery history")).to_be_visible()

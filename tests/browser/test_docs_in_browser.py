@@ -15,7 +15,8 @@ def test_docs_page_from_the_sidebar(page, screenshot):
     for language in ("Python", "Node.js", "Go"):
         assert page.get_by_role("heading", name=language, exact=True).is_visible()
     assert page.locator("#snippet-python").inner_text().startswith('"""Verify Hookline')
-    assert page.locator("pre[data-sample]").count() == 11
+    assert page.locator("pre[data-sample]").count() == 13
+    assert page.locator("pre[data-schema]").count() == 13
     screenshot(page, "docs-webhooks")
     page.get_by_role("link", name="Verifying signatures").click()
     expect(page).to_have_url(re.compile("#verify$"))

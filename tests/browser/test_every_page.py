@@ -29,7 +29,8 @@ def seeded(live_server):
         endpoint_id = created.json()["id"]
         receiver.queue(200, 503)
         for event_type in ("scan.completed", "scan.failed"):
-            emitted = api.post(f"{base}/events", json={"eventType": event_type, "data": {}})
+            emitted = api.post(f"{base}/events", json={"eventType": event_type,
+                                                    "data": {"scan_id": "s-1"}})
             assert emitted.status_code == 202, emitted.text
         receiver.wait_for(2, timeout=30)
         deliveries = api.get(f"{base}/webhooks/{endpoint_id}/deliveries").json()["data"]

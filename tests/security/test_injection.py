@@ -132,7 +132,7 @@ def test_deep_but_parseable_event_data_is_stored_and_shown(api, client, auth, or
     for _ in range(400):
         deep = {"a": deep}
     response = count("invalid UTF-8 and deeply nested JSON", api.post(
-        "/events", json={"eventType": "scan.completed", "data": {"deep": deep}}))
+        "/events", json={"eventType": "scan.completed", "data": {"scan_id": "s-1", "deep": deep}}))
     assert response.status_code == 202, response.get_data(as_text=True)[:300]
     delivery_id = db.session.execute(select(deliveries.Delivery.id).where(
         deliveries.Delivery.event_id == response.get_json()["eventId"])).scalar_one()

@@ -178,6 +178,7 @@ def test_validate_answers_any_json_with_clean_values_or_field_messages(app, data
         clean = endpoints.validate({**BASE, **data})
     except endpoints.EndpointInvalid as exc:
         assert exc.fields and all(isinstance(m, str) and m for m in exc.fields.values())
-        assert set(exc.fields) <= set(endpoints.FIELDS)
+        assert set(exc.fields) <= {*endpoints.FIELDS, "other"}
+        assert ("other" in exc.fields) == ("other" in data)
     else:
-        assert isinstance(clean["name"], str) and clean["events"]
+        assert isinstance(clean["name"], str) and clean["events"] and "other" not in data

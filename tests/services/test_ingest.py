@@ -162,3 +162,26 @@ def test_cli_emit_creates_and_queues_deliveries(app, runner, org):
     [row] = deliveries_of(event_id)
     assert row.endpoint_id == endpoint.id
     assert queued_ids(app) == [row.id]
+
+
+def test_payload_filter_is_applied_with_the_project_and_status_filters(app, org):
+    urgent = factories.make_endpoint(org, events=["issue.status_changed"], payload_filter=[
+        {"path": "data.urgency", "op": "in", "value": ["HI", "CR"]}])
+    urgent_fixed_api = factories.make_endpoint(
+        org, events=["issue.status_changed"], statuses=["fixed"], projects=["api"],
+        payload_filter=[{"path": "data.urgency", "op": "in", "value": ["HI", "CR"]},
+                        {"path": "data.line_num", "op": "gt", "value": 10}])
+    everything = factories.make_endpoint(org, events=["issue.status_changed"])
+
+    def targets(**data):
+        ingested = events.ingest(org.id, "issue.status_changed",
+                                 {"issue_id": "i", "status": "fixed", **data})
+        return {row.endpoint_id for row in deliveries_of(ingested.event.id)}
+
+    api = {"id": "api", "name": "API"}
+    assert targets(urgency="HI", line_num=45, project=api) == {
+        urgent.id, urgent_fixed_api.id, everything.id}
+    assert targets(urgency="HI", line_num="45", project=api) == {urgent.id, everything.id}
+    assert targets(urgency="LO", line_num=45, project=api) == {everything.id}
+    assert targets(urgency="CR", line_num=45, project={"id": "web"}) == {urgent.id, everything.id}
+    assert targets(line_num=45, project=api) == {everything.id}

@@ -55,12 +55,13 @@ def test_old_events_go_only_once_their_deliveries_are_gone(app, org):
     # A delivery made late (a retry-era replay) keeps its old event alive.
     factories.make_delivery(endpoint, event_id=still_used.id, created_at=now - timedelta(days=1))
 
-    assert retention.purge(now=now, days=90) == {"deliveries": 0, "events": 1}
+    assert retention.purge(now=now, days=90) == {"deliveries": 0, "events": 1,
+                                                 "idempotency_keys": 0}
     assert sorted(db.session.execute(select(Event.id)).scalars()) == sorted(
         [still_used.id, recent.id])
 
 
 def test_nothing_to_purge_is_cheap_and_harmless(app, org):
     factories.make_delivery(factories.make_endpoint(org))
-    assert retention.purge() == {"deliveries": 0, "events": 0}
+    assert retention.purge() == {"deliveries": 0, "events": 0, "idempotency_keys": 0}
     assert count(Delivery) == 1

@@ -16,9 +16,9 @@ def test_get_in_org_never_returns_another_tenants_row(app):
 
 def test_projects_registered_per_organization(app):
     acme, other = factories.make_org("Acme"), factories.make_org("Other")
-    events.emit(acme.id, "scan.completed", {"project": {"id": "p1", "name": "API"}})
-    events.emit(acme.id, "scan.started", {"project": {"id": "p1", "name": "API"}})
-    events.emit(other.id, "scan.started", {"project": "p2"})
+    events.ingest(acme.id, "scan.completed", {"project": {"id": "p1", "name": "API"}})
+    events.ingest(acme.id, "scan.started", {"project": {"id": "p1", "name": "API"}})
+    events.ingest(other.id, "scan.started", {"project": "p2"})
     assert [(p.external_id, p.name) for p in events.list_projects(acme.id)] == [("p1", "API")]
     assert [p.external_id for p in events.list_projects(other.id)] == ["p2"]
     assert db.session.query(Project).count() == 2
@@ -26,5 +26,5 @@ def test_projects_registered_per_organization(app):
 
 def test_event_company_is_always_the_organization(app):
     acme = factories.make_org("Acme")
-    event = events.emit(acme.id, "scan.completed", {"company": "someone-else", "x": 1})
+    event = events.ingest(acme.id, "scan.completed", {"company": "someone-else", "x": 1}).event
     assert event.data["company"] == acme.id
