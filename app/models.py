@@ -155,6 +155,11 @@ class Project(TenantScoped, db.Model):
 
 class Endpoint(TenantScoped, db.Model):
     __tablename__ = "endpoints"
+    __table_args__ = (
+        # The few ordered endpoints, found without reading the others.
+        Index("ix_endpoints_ordered", "id", postgresql_where=text("ordered"),
+              sqlite_where=text("ordered")),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -273,6 +278,11 @@ class Delivery(TenantScoped, db.Model):
         # with waiting work, and each one's oldest due deliveries, is a probe per endpoint.
         Index(
             "ix_deliveries_endpoint_waiting", "endpoint_id", "next_attempt_at", "created_at",
+            postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE),
+        ),
+        # Each endpoint's waiting deliveries in creation order: an ordered endpoint's oldest.
+        Index(
+            "ix_deliveries_endpoint_queue", "endpoint_id", "created_at", "id",
             postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE),
         ),
         # Attempts a person asked for, found without reading anyone's backlog.

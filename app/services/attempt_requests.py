@@ -31,11 +31,13 @@ class Target:
     url: str
     retry_policy: str
     slow: bool
+    rate_limit: int | None = None
+    ordered: bool = False
 
     @classmethod
     def of(cls, endpoint):
         return cls(endpoint.id, endpoint.org_id, endpoint.url, endpoint.retry_policy,
-                   endpoint.timed_out_at is not None)
+                   endpoint.timed_out_at is not None, endpoint.rate_limit, endpoint.ordered)
 
 
 class Secrets:

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, text, tuple_, update
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Delivery, Endpoint, utcnow
+from ..models import WAITING_PREDICATE, Delivery, Endpoint, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,25 @@ def _endpoint_sending():
     )
 
 
+def _in_turn():
+    """Not an ordered endpoint's delivery with an earlier one still waiting (being sent
+    counts as waiting): an ordered endpoint sends one delivery at a time, oldest first."""
+    earlier = aliased(Delivery, name="earlier")
+    return or_(
+        ~exists(select(Endpoint.id).where(Endpoint.id == Delivery.endpoint_id,
+                                          Endpoint.ordered.is_(True))),
+        ~exists(select(earlier.id).where(
+            earlier.endpoint_id == Delivery.endpoint_id,
+            text(f"earlier.{WAITING_PREDICATE}"),
+            tuple_(earlier.created_at, earlier.id) < tuple_(Delivery.created_at, Delivery.id),
+        )),
+    )
+
+
 def claimable(now):
-    """A delivery that may be claimed at `now`: waiting, due, not being sent, and its endpoint
-    sending (or, for an attempt a person asked for, merely not deleted)."""
+    """A delivery that may be claimed at `now`: waiting, due, not being sent, its turn (on an
+    ordered endpoint), and its endpoint sending (or, for an attempt a person asked for, merely
+    not deleted)."""
     return (
         Delivery.waiting(),
         Delivery.next_attempt_at <= now,
@@ -90,6 +107,7 @@ def claimable(now):
             _endpoint_sending(),
             Delivery.next_trigger.in_(USER_TRIGGERS) & _endpoint_live(),
         ),
+        _in_turn(),
     )
 
 
@@ -208,18 +226,19 @@ def still_claimed(claimed):
 
 
 def outcome_state(*, number, trigger, max_attempts, delays, ok, endpoint_gone, now,
-                  not_before=None):
+                  not_before=None, gone=False):
     """A delivery's state after attempt `number` (a dict of columns), and when to retry.
 
-    2xx → delivered; a deleted endpoint → cancelled whatever the answer; a test send or the
-    last attempt of the policy → exhausted; otherwise failed, next attempt after the policy's
-    delay (or `not_before`, when the receiver asked for a later time).
+    2xx → delivered; a deleted endpoint → cancelled whatever the answer; a test send, the
+    last attempt of the policy, or a receiver that answered 410 Gone → exhausted; otherwise
+    failed, next attempt after the policy's delay (or `not_before`, when the receiver asked
+    for a later time with Retry-After).
     """
     if endpoint_gone:
         return {"status": "cancelled", "next_attempt_at": None}, None
     if ok:
         return {"status": "delivered", "delivered_at": now, "next_attempt_at": None}, None
-    if trigger == "test" or number >= max_attempts:
+    if gone or trigger == "test" or number >= max_attempts:
         return {"status": "exhausted", "next_attempt_at": None}, None
     retry_at = now + timedelta(seconds=delays[min(number, len(delays)) - 1])
     if not_before is not None and not_before > retry_at:

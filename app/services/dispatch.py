@@ -28,7 +28,15 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Endpoint, utcnow
-from . import after_commit, attempt_requests, delivery_state, due_work, outcomes, transport
+from . import (
+    after_commit,
+    attempt_requests,
+    delivery_state,
+    due_work,
+    events,
+    outcomes,
+    transport,
+)
 from .delivery_state import USER_TRIGGERS
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,18 @@ TAKE_INTERVAL_SECONDS = 0.05
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
 SLOW_GATE = "hookline:slow-endpoint:{}"
+RATE = "hookline:rate:{}"
+# Strict spacing (no bursts) of one endpoint's sends across every worker: the time before
+# which the next send may not start is kept in Redis, read and moved on Redis's own clock.
+_RATE_SCRIPT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local interval = tonumber(ARGV[1])
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+if next_at > now then return next_at - now end
+redis.call('SET', KEYS[1], now + interval, 'PX', interval + 1000)
+return 0
+"""
 # Endpoint id → recent seconds per send, kept by this process across jobs.
 _PACE = {}
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
@@ -105,6 +125,18 @@ class _SlowGates:
             pass
 
 
+def _rate_wait(endpoint_id, per_second):
+    """Seconds until this endpoint may be sent to under its rate limit (0: now, and the
+    send is counted). Without Redis the limit is not enforced rather than stopping sends."""
+    try:
+        wait_ms = current_app.redis.eval(
+            _RATE_SCRIPT, 1, RATE.format(endpoint_id), max(1, round(1000 / per_second))
+        )
+    except (RedisError, OSError):
+        return 0.0
+    return int(wait_ms) / 1000
+
+
 class Dispatcher:
     """Takes, sends and records due deliveries for a while; see the module docstring."""
 
@@ -125,6 +157,7 @@ class Dispatcher:
         self.stopped = set()  # endpoints paused or disabled by outcomes recorded here
         self.offering = 1  # endpoints that offered work at the last take
         self.pace = _PACE
+        self.not_before = {}  # endpoint id → monotonic time its rate limit next allows a send
         self.sent = 0
 
     def run(self, delivery_ids=(), seconds=10.0):
@@ -153,16 +186,24 @@ class Dispatcher:
                 self._start_sends()
                 if not self.sending:
                     self._record()
-                    if self._queued() or found:
+                    if self._queued():
+                        # Everything left waits for a rate limit: sleep until the soonest.
+                        time.sleep(min(RECORD_SECONDS, self._next_allowed() or 0))
+                        continue
+                    if found:
                         continue
                     if seconds is not None and not may_take:
                         # Out of time, perhaps with more due: another job looks.
                         after_commit.add("drain", True)
                         db.session.commit()
                     break
-                done, _ = wait(self.sending, timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
-                failed = self._collect(done)
-                if failed or self._record_due():
+                soonest = self._next_allowed()
+                done, _ = wait(
+                    self.sending, return_when=FIRST_COMPLETED,
+                    timeout=RECORD_SECONDS if soonest is None else min(RECORD_SECONDS, soonest),
+                )
+                urgent = self._collect(done)
+                if urgent or self._record_due():
                     self._record()
         finally:
             self._finish()
@@ -195,7 +236,7 @@ class Dispatcher:
                 after_commit.add("drain", True)
                 break
             lane = per_lane.get(due.endpoint_id, len(self.lanes.get(due.endpoint_id, ())))
-            if lane >= self._lane_room(due.endpoint_id):
+            if lane >= self._lane_room(due.endpoint_id, due.rate_limit):
                 continue
             per_lane[due.endpoint_id] = lane + 1
             if due.slow:
@@ -230,7 +271,10 @@ class Dispatcher:
                 continue
             endpoint = endpoints[row.endpoint_id]
             target = attempt_requests.Target.of(endpoint)
-            if target.slow and not self._may_send_slow(endpoint.id):
+            waiting_here = len(self.lanes.get(endpoint.id, ()))
+            if (target.slow and not self._may_send_slow(endpoint.id)) or (
+                waiting_here >= self._lane_room(endpoint.id, target.rate_limit)
+            ):
                 back.append((row.id, claim.token))
                 continue
             plan = Plan(
@@ -247,13 +291,16 @@ class Dispatcher:
             delivery_state.hand_back(back)
         return kept
 
-    def _lane_room(self, endpoint_id):
+    def _lane_room(self, endpoint_id, rate_limit=None):
         """How many deliveries of an endpoint to hold at once: as many as its recent pace
-        sends well within a claim's lease."""
+        (and its rate limit) sends well within a claim's lease."""
+        room = LANE_MAX
         pace = self.pace.get(endpoint_id)
-        if not pace:
-            return LANE_MAX
-        return max(1, min(LANE_MAX, int(LANE_SECONDS / pace)))
+        if pace:
+            room = min(room, int(LANE_SECONDS / pace))
+        if rate_limit:
+            room = min(room, int(LANE_SECONDS * rate_limit))
+        return max(1, room)
 
     def _may_send_slow(self, endpoint_id):
         """A slow endpoint's one delivery: only if none is queued or in flight here and the
@@ -279,16 +326,38 @@ class Dispatcher:
             if plan.target.slow and slow_sending >= self.slow_width:
                 waiting_slow.append(endpoint_id)
                 continue
-            lane.popleft()
             if not self._still_worth_sending(plan):
+                lane.popleft()
                 self.unused.append(plan)
                 if lane:
                     self.turns.append(endpoint_id)
                 continue
+            if plan.target.rate_limit and not self._rate_allows(plan.target):
+                waiting_slow.append(endpoint_id)
+                continue
+            lane.popleft()
             future = self.pool.submit(_send, plan, self.timeout, self.allow_private)
             self.sending[future] = (plan, utcnow(), time.monotonic())
             slow_sending += plan.target.slow
         self.turns.extend(waiting_slow)
+
+    def _rate_allows(self, target):
+        now = time.monotonic()
+        if self.not_before.get(target.id, 0) > now:
+            return False
+        wait = _rate_wait(target.id, target.rate_limit)
+        if wait > 0:
+            self.not_before[target.id] = now + wait
+            return False
+        return True
+
+    def _next_allowed(self):
+        """Seconds until the soonest rate-limited lane may send, or None."""
+        waiting = [
+            self.not_before[key] for key, lane in self.lanes.items()
+            if lane and key in self.not_before
+        ]
+        return max(0.0, min(waiting) - time.monotonic()) if waiting else None
 
     def _still_worth_sending(self, plan):
         if plan.target.id in self.stopped and plan.trigger not in USER_TRIGGERS:
@@ -306,7 +375,9 @@ class Dispatcher:
                 self.finished_at = time.monotonic()
             self.finished.append((plan, started, outcome))
             self.sent += 1
-            failed |= not outcome.ok
+            # A failure is recorded before its endpoint sends again (policy rules), and an
+            # ordered endpoint's delivery at once: the next one waits for it to be final.
+            failed |= not outcome.ok or plan.target.ordered
             if self.lanes.get(plan.target.id):
                 self.turns.append(plan.target.id)
         return failed
@@ -327,7 +398,9 @@ class Dispatcher:
     def _record(self):
         if self.finished:
             finished, self.finished = self.finished, []
-            self.stopped |= {stop.endpoint_id for stop in outcomes.record(finished)}
+            for stop in outcomes.record(finished):
+                self.stopped.add(stop.endpoint_id)
+                self._tell_organization(stop)
             for plan, _, _ in finished:
                 if plan.target.slow:
                     self.gates.release(plan.target.id)
@@ -337,6 +410,17 @@ class Dispatcher:
             for plan in unused:
                 if plan.target.slow:
                     self.gates.release(plan.target.id)
+
+    def _tell_organization(self, stop):
+        """webhook.disabled / webhook.paused to the organization's other endpoints."""
+        try:
+            events.emit_endpoint_stopped(
+                stop.endpoint_id, stop.kind, stop.reason, stop.last_error, stop.at
+            )
+        except Exception:  # the endpoint is stopped either way; the event is a courtesy
+            db.session.rollback()
+            log.exception("Could not emit the %s event of endpoint %s", stop.kind,
+                          stop.endpoint_id)
 
     def _finish(self):
         """Record what was sent and hand back what was not (also after an error)."""

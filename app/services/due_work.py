@@ -29,56 +29,72 @@ WITH RECURSIVE waiting_endpoints(endpoint_id) AS (
 
 _SENDING = """
     endpoints.deleted_at IS NULL AND endpoints.is_active = :yes AND endpoints.disabled_at IS NULL"""
-_ENDPOINT_SENDING = _SENDING + " AND endpoints.id NOT IN :skip"
+_UNORDERED = " AND NOT endpoints.ordered"
+_NOT_SKIPPED = " AND endpoints.id NOT IN :skip"
+_UNLEASED = "(locked_until IS NULL OR locked_until < :now)"
 
 _DUE_OF_ENDPOINT = f"""
      FROM deliveries
     WHERE endpoint_id = endpoints.id AND {WAITING_PREDICATE}
-      AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)"""
+      AND next_attempt_at <= :due_by AND {_UNLEASED}"""
 _OLDEST_DUE = _DUE_OF_ENDPOINT + """
     ORDER BY next_attempt_at, created_at LIMIT :per_endpoint"""
 
+_OFFERED = """due.id, endpoints.org_id, endpoints.id AS endpoint_id,
+       endpoints.timed_out_at IS NOT NULL AS slow, endpoints.rate_limit,
+       due.next_attempt_at, due.created_at"""
+
 _FAIR = {
     "postgresql": f"""{_WAITING_ENDPOINTS}
-SELECT due.id, endpoints.org_id, endpoints.id AS endpoint_id,
-       endpoints.timed_out_at IS NOT NULL AS slow, due.next_attempt_at, due.created_at
+SELECT {_OFFERED}
   FROM waiting_endpoints
   JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
   CROSS JOIN LATERAL (SELECT id, next_attempt_at, created_at {_OLDEST_DUE}) AS due
- WHERE {_ENDPOINT_SENDING}""",
+ WHERE {_SENDING}{_UNORDERED}{_NOT_SKIPPED}""",
     # No LATERAL in SQLite: the same per-endpoint probe, as a correlated IN.
     "sqlite": f"""{_WAITING_ENDPOINTS}
-SELECT due.id, endpoints.org_id, endpoints.id AS endpoint_id,
-       endpoints.timed_out_at IS NOT NULL AS slow, due.next_attempt_at, due.created_at
+SELECT {_OFFERED}
   FROM waiting_endpoints
   JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
   JOIN deliveries AS due ON due.id IN (SELECT id {_OLDEST_DUE})
- WHERE {_ENDPOINT_SENDING}""",
+ WHERE {_SENDING}{_UNORDERED}{_NOT_SKIPPED}""",
 }
+
+# An ordered endpoint offers only its oldest waiting delivery, and only when it is due: the
+# others wait for it to be final. Ordered endpoints are few; a partial index lists them.
+_HEAD = f"""(SELECT id FROM deliveries
+              WHERE endpoint_id = endpoints.id AND {WAITING_PREDICATE}
+              ORDER BY created_at, id LIMIT 1)"""
+_ORDERED_HEADS = f"""
+SELECT {_OFFERED}
+  FROM endpoints JOIN deliveries AS due ON due.id = {_HEAD}
+ WHERE endpoints.ordered AND {_SENDING}{_NOT_SKIPPED}
+   AND due.next_attempt_at <= :due_by AND (due.locked_until IS NULL OR due.locked_until < :now)"""
 
 _OVERDUE = f"""{_WAITING_ENDPOINTS}
 SELECT coalesce(sum((SELECT count(*) {_DUE_OF_ENDPOINT})), 0)
   FROM waiting_endpoints
   JOIN endpoints ON endpoints.id = waiting_endpoints.endpoint_id
- WHERE {_SENDING}"""
+ WHERE {_SENDING}{_UNORDERED}"""
+
+_ORDERED_OVERDUE = f"SELECT count(*) FROM ({_ORDERED_HEADS}) AS heads"
 
 # Attempts a person asked for run even on a paused or disabled endpoint; a small index of
 # their own keeps them from being looked for through everyone's backlog.
 _REQUESTED = f"""
 SELECT deliveries.id, deliveries.org_id, deliveries.endpoint_id, 0 AS slow,
-       deliveries.next_attempt_at, deliveries.created_at
+       endpoints.rate_limit, deliveries.next_attempt_at, deliveries.created_at
   FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
  WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
-   AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)
+   AND next_attempt_at <= :due_by AND {_UNLEASED}
    AND endpoints.deleted_at IS NULL
  ORDER BY next_attempt_at LIMIT :limit"""
-
 
 # Those of stopped endpoints (the others are in _OVERDUE).
 _REQUESTED_OVERDUE = f"""
 SELECT count(*) FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
  WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
-   AND next_attempt_at <= :due_by AND (locked_until IS NULL OR locked_until < :now)
+   AND next_attempt_at <= :due_by AND {_UNLEASED}
    AND endpoints.deleted_at IS NULL
    AND NOT (endpoints.is_active = :yes AND endpoints.disabled_at IS NULL)"""
 
@@ -91,6 +107,7 @@ class Due:
     org_id: str
     endpoint_id: str
     slow: bool
+    rate_limit: int | None
     next_attempt_at: datetime
     created_at: datetime
 
@@ -122,11 +139,12 @@ def candidates(per_endpoint, skip=(), now=None, due_by=None, requested=50):
     now = now or utcnow()
     times = {"now": now, "due_by": due_by or now}
     asked = db.session.execute(_times(_REQUESTED), {**times, "limit": requested}).all()
-    fair = db.session.execute(_statement(_FAIR[_dialect()]), {
-        **times, "per_endpoint": per_endpoint, "skip": list(skip) or [""], "yes": True,
-    }).all()
+    params = {**times, "per_endpoint": per_endpoint, "skip": list(skip) or [""], "yes": True}
+    fair = db.session.execute(_statement(_FAIR[_dialect()]), params).all()
+    heads = db.session.execute(_statement(_ORDERED_HEADS), params).all()
     db.session.commit()
-    return [Due(*row[:3], bool(row[3]), *row[4:]) for row in itertools.chain(asked, fair)]
+    return [Due(*row[:3], bool(row[3]), *row[4:])
+            for row in itertools.chain(asked, fair, heads)]
 
 
 def overdue_count(now, due_by):
@@ -134,10 +152,13 @@ def overdue_count(now, due_by):
     endpoints, counted endpoint by endpoint through the index (paused endpoints' backlogs are
     not read), and attempts people asked for."""
     times = {"now": now, "due_by": due_by}
-    count = db.session.execute(_times(_OVERDUE), {**times, "yes": True}).scalar()
-    requested = db.session.execute(_times(_REQUESTED_OVERDUE), {**times, "yes": True}).scalar()
+    counts = [
+        db.session.execute(statement, {**times, "yes": True, "skip": [""]}).scalar()
+        for statement in (_times(_OVERDUE), _statement(_ORDERED_OVERDUE),
+                          _times(_REQUESTED_OVERDUE))
+    ]
     db.session.commit()
-    return int(count or 0) + int(requested or 0)
+    return sum(int(count or 0) for count in counts)
 
 
 def fair_order(offered):

@@ -10,6 +10,8 @@ neighbours'.
 import functools
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from flask import current_app
 from sqlalchemy import Integer, bindparam, case, insert, select, update
@@ -40,14 +42,44 @@ def retry_delays(policy):
     return tuple(current_app.config[key])
 
 
+# A receiver's Retry-After is followed up to this far ahead.
+RETRY_AFTER_MAX = timedelta(hours=24)
+# Statuses whose Retry-After header is followed (Standard Webhooks: throttled, unavailable).
+THROTTLED = (429, 503)
+GONE = 410
+GONE_REASON = "Receiver answered 410 Gone"
+
+
 @dataclass(frozen=True)
 class Stopped:
-    """An endpoint an outcome just paused or disabled."""
+    """An endpoint an outcome just paused or disabled, and when."""
 
     endpoint_id: str
     kind: str  # paused | disabled
     reason: str
     last_error: str | None
+    at: datetime
+
+
+def retry_after(outcome, now):
+    """When a throttled receiver (429, 503) asked to be tried again, from its Retry-After
+    header (seconds or an HTTP date), at most RETRY_AFTER_MAX ahead; None when it did not."""
+    if outcome.status not in THROTTLED:
+        return None
+    value = next((v for k, v in outcome.headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        if value.isdigit():
+            at = now + timedelta(seconds=int(value))
+        else:
+            at = parsedate_to_datetime(value)
+            if at.tzinfo is None:
+                return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return min(at, now + RETRY_AFTER_MAX)
 
 
 class _Tally:
@@ -63,6 +95,7 @@ class _Tally:
         self.last_error = None
         self.automatic_failure = False
         self.automatic_exhausted = False
+        self.gone = False
         self.finals = {"delivered": 0, "exhausted": 0, "cancelled": 0}
 
     def add(self, outcome, automatic, status):
@@ -74,6 +107,7 @@ class _Tally:
             self.trailing_failures += 1
             self.automatic_failure |= automatic
             self.automatic_exhausted |= automatic and status == "exhausted"
+            self.gone |= outcome.status == GONE and outcome.error is None
             self.last_error = outcome.error or f"HTTP {outcome.status}"
         self.last_ok = outcome.ok
         if outcome.timed_out:
@@ -151,6 +185,8 @@ def _record(finished):
             number=plan.number, trigger=plan.trigger, max_attempts=max_attempts(policy),
             delays=retry_delays(policy), ok=outcome.ok,
             endpoint_gone=held[plan.delivery.id], now=now,
+            not_before=retry_after(outcome, now),
+            gone=outcome.status == GONE and outcome.error is None,
         )
         if retry_at is not None:
             after_commit.add("schedule", (plan.delivery.id, retry_at))
@@ -180,8 +216,8 @@ def _record(finished):
         streaks = _count_on_endpoints(ordered, now)
         _count_daily(ordered, now)
         stopped = [
-            rule for tally in ordered if tally.automatic_failure
-            for rule in [_apply_policy_rule(tally, streaks[tally.target.id], now)] if rule
+            rule for tally in ordered if tally.automatic_failure or tally.gone
+            for rule in [_apply_rules(tally, streaks.get(tally.target.id, 0), now)] if rule
         ]
     else:
         stopped = []
@@ -269,7 +305,8 @@ def _count_on_endpoints(tallies, now):
         }
         for tally in tallies
     ])
-    failing = [tally.target.id for tally in tallies if tally.automatic_failure]
+    failing = [tally.target.id for tally in tallies
+               if tally.automatic_failure or tally.gone]
     if not failing:
         return {}
     # These rows are locked by this transaction: the streaks read are this group's.
@@ -312,10 +349,13 @@ def _count_daily(tallies, now):
     ])
 
 
-def _apply_policy_rule(tally, streak, now):
-    """Standard: an exhausted delivery disables the endpoint. Quick: a long streak pauses it.
-    Either switches the endpoint's Active toggle off. Returns a Stopped, or None."""
+def _apply_rules(tally, streak, now):
+    """A receiver that answered 410 Gone disables its endpoint at once. Standard policy: an
+    exhausted delivery disables the endpoint. Quick: a long streak pauses it. Each switches
+    the endpoint's Active toggle off. Returns a Stopped, or None."""
     target = tally.target
+    if tally.gone:
+        return _disable(target, GONE_REASON, f"HTTP {GONE}", now)
     if target.retry_policy == "quick":
         if streak < current_app.config["WEBHOOK_QUICK_PAUSE_AFTER"]:
             return None
@@ -326,20 +366,23 @@ def _apply_policy_rule(tally, streak, now):
             .values(is_active=False, disabled_reason=reason)
             .execution_options(synchronize_session=False)
         )
-        kind = "paused"
-    else:
-        if not tally.automatic_exhausted:
+        if not result.rowcount:
             return None
-        reason = (f"Disabled automatically: a delivery failed all "
-                  f"{max_attempts('standard')} attempts")
-        result = db.session.execute(
-            update(Endpoint)
-            .where(Endpoint.id == target.id, Endpoint.disabled_at.is_(None))
-            .values(disabled_at=now, disabled_reason=reason, is_active=False)
-            .execution_options(synchronize_session=False)
-        )
-        kind = "disabled"
+        return Stopped(target.id, "paused", reason, tally.last_error, now)
+    if not tally.automatic_exhausted:
+        return None
+    reason = (f"Disabled automatically: a delivery failed all "
+              f"{max_attempts('standard')} attempts")
+    return _disable(target, reason, tally.last_error, now)
+
+
+def _disable(target, reason, last_error, now):
+    result = db.session.execute(
+        update(Endpoint)
+        .where(Endpoint.id == target.id, Endpoint.disabled_at.is_(None))
+        .values(disabled_at=now, disabled_reason=reason, is_active=False)
+        .execution_options(synchronize_session=False)
+    )
     if not result.rowcount:
         return None
-    return Stopped(target.id, kind, reason, tally.last_error)
-
+    return Stopped(target.id, "disabled", reason, last_error, now)

@@ -56,6 +56,7 @@ class HoldingReceiver:
         self._open = Counter()
         self._most_open = Counter()
         self._server = None
+        self.first_status = None
 
     # What to answer ---------------------------------------------------------------------
     def answer(self, status=200, body=b"ok", delay=0.0):
@@ -66,6 +67,10 @@ class HoldingReceiver:
         """Answer the next requests with these statuses or Answers, in order."""
         for item in answers:
             self.script.append(item if isinstance(item, Answer) else Answer(status=item))
+
+    def fail_first(self, status=500):
+        """The first request of each delivery gets `status`; later ones the usual answer."""
+        self.first_status = status
 
     def hold(self, status=200, body=b"ok"):
         """The next scripted request waits for release() before it gets this answer."""
@@ -131,7 +136,11 @@ class HoldingReceiver:
             self._most_open[delivery_id] = max(
                 self._most_open[delivery_id], self._open[delivery_id]
             )
-            answer = self.script.popleft() if self.script else self.default
+            first = all(item.delivery_id != delivery_id for item in self.requests[:-1])
+            if first and self.first_status is not None:
+                answer = Answer(self.first_status)
+            else:
+                answer = self.script.popleft() if self.script else self.default
             self._cond.notify_all()
         return delivery_id, answer
 
