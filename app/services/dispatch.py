@@ -197,10 +197,14 @@ class Dispatcher:
                         after_commit.add("drain", True)
                         db.session.commit()
                     break
+                # While there is room for more, look for new due work every TAKE_INTERVAL even
+                # if no send ends: a hanging receiver must not keep new deliveries waiting.
+                limit = TAKE_INTERVAL_SECONDS if may_take and self._queued() < REFILL_AT \
+                    else RECORD_SECONDS
                 soonest = self._next_allowed()
                 done, _ = wait(
                     self.sending, return_when=FIRST_COMPLETED,
-                    timeout=RECORD_SECONDS if soonest is None else min(RECORD_SECONDS, soonest),
+                    timeout=limit if soonest is None else min(limit, soonest),
                 )
                 urgent = self._collect(done)
                 if urgent or self._record_due():

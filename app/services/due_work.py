@@ -82,13 +82,23 @@ _ORDERED_OVERDUE = f"SELECT count(*) FROM ({_ORDERED_HEADS}) AS heads"
 # Attempts a person asked for run even on a paused or disabled endpoint; a small index of
 # their own keeps them from being looked for through everyone's backlog.
 _REQUESTED = f"""
-SELECT deliveries.id, deliveries.org_id, deliveries.endpoint_id, 0 AS slow,
+SELECT deliveries.id, deliveries.org_id, deliveries.endpoint_id,
+       endpoints.timed_out_at IS NOT NULL AS slow,
        endpoints.rate_limit, deliveries.next_attempt_at, deliveries.created_at
   FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
  WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
    AND next_attempt_at <= :due_by AND {_UNLEASED}
    AND endpoints.deleted_at IS NULL
  ORDER BY next_attempt_at LIMIT :limit"""
+
+# All offered deliveries in one statement (one round trip per take): those people asked for,
+# then each unordered endpoint's oldest, then each ordered endpoint's head.
+_ALL_DUE = {
+    dialect: f"""{sql}
+UNION ALL SELECT * FROM ({_REQUESTED}) AS asked
+UNION ALL {_ORDERED_HEADS}"""
+    for dialect, sql in _FAIR.items()
+}
 
 # Those of stopped endpoints (the others are in _OVERDUE).
 _REQUESTED_OVERDUE = f"""
@@ -138,13 +148,12 @@ def candidates(per_endpoint, skip=(), now=None, due_by=None, requested=50):
     `due_by` (default now) is the latest next-attempt time that counts as due."""
     now = now or utcnow()
     times = {"now": now, "due_by": due_by or now}
-    asked = db.session.execute(_times(_REQUESTED), {**times, "limit": requested}).all()
-    params = {**times, "per_endpoint": per_endpoint, "skip": list(skip) or [""], "yes": True}
-    fair = db.session.execute(_statement(_FAIR[_dialect()]), params).all()
-    heads = db.session.execute(_statement(_ORDERED_HEADS), params).all()
+    rows = db.session.execute(_statement(_ALL_DUE[_dialect()]), {
+        **times, "per_endpoint": per_endpoint, "skip": list(skip) or [""], "yes": True,
+        "limit": requested,
+    }).all()
     db.session.commit()
-    return [Due(*row[:3], bool(row[3]), *row[4:])
-            for row in itertools.chain(asked, fair, heads)]
+    return [Due(*row[:3], bool(row[3]), *row[4:]) for row in rows]
 
 
 def overdue_count(now, due_by):

@@ -428,7 +428,8 @@ def noisy_neighbour(stack, api, receiver, seconds, flood):
         pause = started + n - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        event_id = neighbour.emit("issue.assigned", {"issue_id": f"i-{n}"})
+        event_id = neighbour.emit("issue.assigned",
+                                  {"issue_id": f"i-{n}", "assigned_to": {"id": "u"}})
         accepted[event_id] = time.time()
     deadline = time.monotonic() + 60
     arrivals = {}
