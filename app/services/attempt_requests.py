@@ -6,7 +6,10 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import select
 
+from ..extensions import db
+from ..models import Endpoint, utcnow
 from . import body_templates, crypto, endpoints, payloads, signing
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,7 @@ class AttemptRequest:
 
 @dataclass(frozen=True)
 class Target:
-    """What sending and recording need of an endpoint, read once per batch."""
+    """What sending and recording need of an endpoint."""
 
     id: str
     org_id: str
@@ -34,51 +37,99 @@ class Target:
     rate_limit: int | None = None
     ordered: bool = False
 
-    @classmethod
-    def of(cls, endpoint):
-        return cls(endpoint.id, endpoint.org_id, endpoint.url, endpoint.retry_policy,
-                   endpoint.timed_out_at is not None, endpoint.rate_limit, endpoint.ordered)
+
+@dataclass(frozen=True)
+class EndpointVersion:
+    """One version of an endpoint (its updated_at) as attempts use it, secrets decrypted.
+
+    `secrets` is (current, previous, previous expires at), or None when they cannot be
+    decrypted (a changed WEBHOOK_ENCRYPTION_KEY); `headers` the custom (name, value) pairs.
+    """
+
+    id: str
+    org_id: str
+    url: str
+    retry_policy: str
+    rate_limit: int | None
+    ordered: bool
+    body_template: str | None
+    updated_at: object
+    secrets: tuple | None
+    headers: tuple
+
+    def target(self, slow):
+        return Target(self.id, self.org_id, self.url, self.retry_policy, slow,
+                      self.rate_limit, self.ordered)
+
+    def signing_secrets(self, now):
+        """The secrets to sign with now: the current one, then the previous one during its
+        grace period."""
+        current, previous, expires_at = self.secrets
+        return [current, previous] if previous and expires_at and expires_at > now else [current]
 
 
-class Secrets:
-    """Each endpoint's signing secrets and custom headers, decrypted once per batch."""
-
-    def __init__(self):
-        self._known = {}
-
-    def of(self, endpoint):
-        """(signing secrets, custom headers), or None when they cannot be decrypted."""
-        if endpoint.id not in self._known:
-            try:
-                self._known[endpoint.id] = (
-                    endpoints.signing_secrets(endpoint), endpoints.custom_headers(endpoint)
-                )
-            except crypto.DecryptionError:
-                # A changed encryption key: fail the attempt visibly rather than loop.
-                self._known[endpoint.id] = None
-        return self._known[endpoint.id]
+_COLUMNS = (
+    Endpoint.id, Endpoint.org_id, Endpoint.url, Endpoint.retry_policy, Endpoint.rate_limit,
+    Endpoint.ordered, Endpoint.body_template, Endpoint.updated_at, Endpoint.secret_encrypted,
+    Endpoint.previous_secret_encrypted, Endpoint.previous_secret_expires_at,
+    Endpoint.headers_encrypted,
+)
+# This process's endpoint versions, by endpoint id: an endpoint is read and its secrets
+# decrypted again only when its updated_at moves (every change to it moves it).
+_VERSIONS = {}
+VERSIONS_KEPT = 10_000
 
 
-def build(delivery, endpoint, secrets):
-    """The request of one attempt of `delivery` (a claimed row) to `endpoint`."""
+def endpoint_versions(wanted):
+    """{endpoint id: EndpointVersion} for `wanted` ({endpoint id: updated_at}), read from the
+    database only for those not known at that version."""
+    stale = [key for key, updated_at in wanted.items()
+             if key not in _VERSIONS or _VERSIONS[key].updated_at != updated_at]
+    if stale:
+        if len(_VERSIONS) > VERSIONS_KEPT:
+            _VERSIONS.clear()
+        for row in db.session.execute(select(*_COLUMNS).where(Endpoint.id.in_(stale))):
+            _VERSIONS[row.id] = _version(row)
+    return {key: _VERSIONS[key] for key in wanted if key in _VERSIONS}
+
+
+def _version(row):
     try:
-        return _build(delivery, endpoint, secrets)
+        secrets = (
+            crypto.decrypt(row.secret_encrypted),
+            crypto.decrypt(row.previous_secret_encrypted) if row.previous_secret_encrypted
+            else None,
+            row.previous_secret_expires_at,
+        )
+        headers = tuple(endpoints.custom_headers(row))
+    except crypto.DecryptionError:
+        secrets, headers = None, ()
+    return EndpointVersion(
+        row.id, row.org_id, row.url, row.retry_policy, row.rate_limit, row.ordered,
+        row.body_template, row.updated_at, secrets, headers,
+    )
+
+
+def build(delivery, endpoint):
+    """The request of one attempt of `delivery` (a claimed row) to `endpoint` (an
+    EndpointVersion)."""
+    try:
+        return _build(delivery, endpoint)
     except Exception as exc:  # one delivery's surprise must not stop the others
         log.exception("Could not build the request of delivery %s", delivery.id)
         return AttemptRequest(error=f"Could not build the request: {exc.__class__.__name__}")
 
 
-def _build(delivery, endpoint, secrets):
+def _build(delivery, endpoint):
     try:
         body = payloads.request_body(delivery.payload, endpoint.body_template)
     except body_templates.BodyTemplateError as exc:
         return AttemptRequest(error=str(exc))
-    known = secrets.of(endpoint)
-    if known is None:
+    if endpoint.secrets is None:
         return AttemptRequest(
             error="Signing secret cannot be decrypted: check WEBHOOK_ENCRYPTION_KEY"
         )
-    signing_secrets, custom = known
+    signing_secrets, custom = endpoint.signing_secrets(utcnow()), endpoint.headers
     config = current_app.config
     prefix = config["WEBHOOK_HEADER_PREFIX"]
     timestamp = int(time.time())

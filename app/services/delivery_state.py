@@ -122,6 +122,10 @@ class Claim:
     rows: dict
 
 
+def _of_endpoint(column):
+    return select(column).where(Endpoint.id == Delivery.endpoint_id).scalar_subquery()
+
+
 @functools.cache
 def _claim_statement():
     return (
@@ -132,6 +136,10 @@ def _claim_statement():
             Delivery.id, Delivery.attempt_count, Delivery.next_trigger, Delivery.org_id,
             Delivery.endpoint_id, Delivery.event_id, Delivery.event_type, Delivery.payload,
             Delivery.delivered_at, Delivery.created_at,
+            # The endpoint's version (to reuse what this process knows of it) and whether its
+            # receiver last timed out.
+            _of_endpoint(Endpoint.updated_at).label("endpoint_updated_at"),
+            _of_endpoint(Endpoint.timed_out_at).label("endpoint_timed_out_at"),
         )
         .execution_options(synchronize_session=False)
     )

@@ -24,10 +24,9 @@ from datetime import datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Endpoint, utcnow
+from ..models import utcnow
 from . import (
     after_commit,
     attempt_requests,
@@ -261,20 +260,16 @@ class Dispatcher:
         rows = claim.rows
         if not rows:
             return 0
-        endpoints = {
-            endpoint.id: endpoint
-            for endpoint in db.session.execute(
-                select(Endpoint).where(Endpoint.id.in_({row.endpoint_id for row in rows.values()}))
-            ).scalars()
-        }
-        secrets_known = attempt_requests.Secrets()
+        endpoints = attempt_requests.endpoint_versions(
+            {row.endpoint_id: row.endpoint_updated_at for row in rows.values()}
+        )
         back, kept = [], 0
         for delivery_id in dict.fromkeys(order):
             row = rows.get(delivery_id)
             if row is None:
                 continue
             endpoint = endpoints[row.endpoint_id]
-            target = attempt_requests.Target.of(endpoint)
+            target = endpoint.target(slow=row.endpoint_timed_out_at is not None)
             waiting_here = len(self.lanes.get(endpoint.id, ()))
             if (target.slow and not self._may_send_slow(endpoint.id)) or (
                 waiting_here >= self._lane_room(endpoint.id, target.rate_limit)
@@ -283,7 +278,7 @@ class Dispatcher:
                 continue
             plan = Plan(
                 row, target, row.attempt_count + 1, row.next_trigger,
-                attempt_requests.build(row, endpoint, secrets_known), claim.token, claim.until,
+                attempt_requests.build(row, endpoint), claim.token, claim.until,
             )
             lane = self.lanes.setdefault(endpoint.id, deque())
             if not lane and not self._is_sending(endpoint.id):
