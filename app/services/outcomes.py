@@ -338,7 +338,7 @@ def _count_daily(tallies, now):
             "failed": table.c.failed + statement.excluded.failed,
         },
     )
-    db.session.execute(statement, [
+    db.session.execute(statement.values([
         {
             "endpoint_id": tally.target.id,
             "day": now.date(),
@@ -347,7 +347,7 @@ def _count_daily(tallies, now):
             "failed": tally.failed,
         }
         for tally in tallies
-    ])
+    ]))
 
 
 def _apply_rules(tally, streak, now):
