@@ -23,7 +23,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -122,15 +136,46 @@ class Claim:
     rows: dict
 
 
+def _dialect():
+    return db.session.get_bind().dialect.name
+
+
+def _any_of(column, name, dialect):
+    """`column` is one of the list bound as `name`. On PostgreSQL an array (= ANY): the
+    statement text stays the same whatever the list's length, so it is parsed and prepared
+    once; elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _claim_pairs(dialect):
+    """WHERE terms matching deliveries to (id, lease token) claims, bound as `ids` and
+    `tokens` (lists of the same length)."""
+    if dialect == "postgresql":
+        pairs = func.unnest(
+            bindparam("ids", type_=postgresql.ARRAY(String)),
+            bindparam("tokens", type_=postgresql.ARRAY(String)),
+        ).table_valued("id", "token").render_derived(name="claimed")
+        return (Delivery.id == pairs.c.id, Delivery.lease_token == pairs.c.token)
+    return (tuple_(Delivery.id, Delivery.lease_token).in_(bindparam("pairs", expanding=True)),)
+
+
+def _claim_params(claimed, dialect):
+    if dialect == "postgresql":
+        return {"ids": [pair[0] for pair in claimed], "tokens": [pair[1] for pair in claimed]}
+    return {"pairs": [tuple(pair) for pair in claimed]}
+
+
 def _of_endpoint(column):
     return select(column).where(Endpoint.id == Delivery.endpoint_id).scalar_subquery()
 
 
 @functools.cache
-def _claim_statement():
+def _claim_statement(dialect):
     return (
         update(Delivery)
-        .where(Delivery.id.in_(bindparam("ids", expanding=True)), *claimable(_time("now")))
+        .where(_any_of(Delivery.id, "ids", dialect), *claimable(_time("now")))
         .values(locked_until=_time("until"), lease_token=bindparam("token"))
         .returning(
             Delivery.id, Delivery.attempt_count, Delivery.next_trigger, Delivery.org_id,
@@ -157,7 +202,7 @@ def claim(delivery_ids, now=None):
     token = secrets.token_hex(16)
     ids = list(dict.fromkeys(delivery_ids))
     rows = db.session.execute(
-        _claim_statement(), {"ids": ids, "now": now, "until": until, "token": token}
+        _claim_statement(_dialect()), {"ids": ids, "now": now, "until": until, "token": token}
     ).all() if ids else []
     db.session.commit()
     return Claim(token, until, {row.id: row for row in rows})
@@ -168,26 +213,31 @@ def hand_back(claimed):
     deleted meanwhile → cancelled). `claimed` is a list of (delivery id, token). Commits."""
     if not claimed:
         return 0
-    gone = ~_endpoint_live()
+    dialect = _dialect()
     changed = 0
     for start in range(0, len(claimed), CHUNK):
         result = db.session.execute(
-            update(Delivery)
-            .where(
-                tuple_(Delivery.id, Delivery.lease_token).in_(claimed[start:start + CHUNK]),
-                Delivery.waiting(),
-            )
-            .values(
-                locked_until=None,
-                lease_token=None,
-                status=_if(gone, "cancelled", Delivery.status),
-                next_attempt_at=_if(gone, None, Delivery.next_attempt_at),
-            )
-            .execution_options(synchronize_session=False)
+            _hand_back_statement(dialect), _claim_params(claimed[start:start + CHUNK], dialect)
         )
         changed += result.rowcount
     db.session.commit()
     return changed
+
+
+@functools.cache
+def _hand_back_statement(dialect):
+    gone = ~_endpoint_live()
+    return (
+        update(Delivery)
+        .where(*_claim_pairs(dialect), Delivery.waiting())
+        .values(
+            locked_until=None,
+            lease_token=None,
+            status=_if(gone, "cancelled", Delivery.status),
+            next_attempt_at=_if(gone, None, Delivery.next_attempt_at),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _if(condition, then, otherwise):
@@ -198,12 +248,17 @@ def _if(condition, then, otherwise):
 
 def lock_endpoints(endpoint_ids):
     """Lock endpoint rows in id order (the first step of recording, see the lock order)."""
-    db.session.execute(
+    db.session.execute(_lock_statement(_dialect()), {"ids": sorted(endpoint_ids)}).all()
+
+
+@functools.cache
+def _lock_statement(dialect):
+    return (
         select(Endpoint.id)
-        .where(Endpoint.id.in_(sorted(endpoint_ids)))
+        .where(_any_of(Endpoint.id, "ids", dialect))
         .order_by(Endpoint.id)
         .with_for_update(key_share=True)
-    ).all()
+    )
 
 
 def still_claimed(claimed):
@@ -213,24 +268,30 @@ def still_claimed(claimed):
     A claim missing here was lost (its lease ran out and someone else took the delivery, or
     a user acted on it): its outcome must not be written. Not committed.
     """
+    dialect = _dialect()
+    held = {}
+    for start in range(0, len(claimed), CHUNK):
+        held.update(db.session.execute(
+            _still_claimed_statement(dialect),
+            _claim_params(claimed[start:start + CHUNK], dialect),
+        ).all())
+    return held
+
+
+@functools.cache
+def _still_claimed_statement(dialect):
     endpoint_gone = (
         select(Endpoint.deleted_at.is_not(None))
         .where(Endpoint.id == Delivery.endpoint_id)
         .scalar_subquery()
     )
-    held = {}
-    for start in range(0, len(claimed), CHUNK):
-        held.update(db.session.execute(
-            update(Delivery)
-            .where(
-                tuple_(Delivery.id, Delivery.lease_token).in_(claimed[start:start + CHUNK]),
-                Delivery.waiting(),
-            )
-            .values(lease_token=Delivery.lease_token)
-            .returning(Delivery.id, endpoint_gone)
-            .execution_options(synchronize_session=False)
-        ).all())
-    return held
+    return (
+        update(Delivery)
+        .where(*_claim_pairs(dialect), Delivery.waiting())
+        .values(lease_token=Delivery.lease_token)
+        .returning(Delivery.id, endpoint_gone)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def outcome_state(*, number, trigger, max_attempts, delays, ok, endpoint_gone, now,

@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 # Deliveries claimed and not yet sent by one process, at most; more are taken when fewer
 # than REFILL_AT are left.
-FILL = 100
-REFILL_AT = 50
+FILL = 200
+REFILL_AT = 100
 # Deliveries of one endpoint claimed at once, at most; an endpoint with LANE_FULL waiting in
 # this process is not offered more.
 LANE_MAX = 25
@@ -52,7 +52,7 @@ LANE_FULL = 10
 # room for a few seconds of waiting in a lane before the send's own deadline).
 LANE_SECONDS = 3.0
 PACES_KEPT = 10_000
-RECORD_GROUP = 25
+RECORD_GROUP = 100
 RECORD_SECONDS = 0.25
 # While sends are in flight, due work is looked for at most this often.
 TAKE_INTERVAL_SECONDS = 0.05
@@ -148,6 +148,7 @@ class Dispatcher:
         self.pool = transport.send_pool(self.width)
         self.gates = _SlowGates(delivery_state.lease_seconds())
         self.lanes = {}  # endpoint id → deque of Plans not yet sent, oldest first
+        self.queued = 0  # Plans in all lanes
         self.turns = deque()  # endpoints whose lane waits for a send thread, in turn
         self.sending = {}  # future → (plan, started at, started on the monotonic clock)
         self.finished = []  # (plan, started, outcome) not yet recorded
@@ -222,7 +223,7 @@ class Dispatcher:
     # Taking work -----------------------------------------------------------------------
 
     def _queued(self):
-        return sum(len(lane) for lane in self.lanes.values())
+        return self.queued
 
     def _take_due(self):
         """Claim the next due deliveries in fair order; True when any were taken."""
@@ -284,6 +285,7 @@ class Dispatcher:
             if not lane and not self._is_sending(endpoint.id):
                 self.turns.append(endpoint.id)
             lane.append(plan)
+            self.queued += 1
             kept += 1
         db.session.commit()
         if back:
@@ -327,6 +329,7 @@ class Dispatcher:
                 continue
             if not self._still_worth_sending(plan):
                 lane.popleft()
+                self.queued -= 1
                 self.unused.append(plan)
                 if lane:
                     self.turns.append(endpoint_id)
@@ -335,6 +338,7 @@ class Dispatcher:
                 waiting_slow.append(endpoint_id)
                 continue
             lane.popleft()
+            self.queued -= 1
             future = self.pool.submit(_send, plan, self.timeout, self.allow_private)
             self.sending[future] = (plan, utcnow(), time.monotonic())
             slow_sending += plan.target.slow
@@ -429,6 +433,7 @@ class Dispatcher:
         for lane in self.lanes.values():
             self.unused.extend(lane)
             lane.clear()
+        self.queued = 0
         try:
             self._record()
         except Exception:

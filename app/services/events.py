@@ -10,9 +10,6 @@ from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
 from . import after_commit, event_schemas, idempotency, payload_filters, payloads
 
-# Delivery rows per INSERT statement (within every database's limit on parameters).
-INSERT_ROWS = 500
-
 
 class EventError(ValueError):
     """An event was refused; `field` names the part of the request at fault."""
@@ -190,9 +187,7 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
     ))
     project = register_project(org_id, data["project"]) if "project" in data else None
     if rows:
-        # Multi-row INSERTs: one statement per INSERT_ROWS endpoints the event goes to.
-        for start in range(0, len(rows), INSERT_ROWS):
-            db.session.execute(insert(Delivery.__table__).values(rows[start:start + INSERT_ROWS]))
+        db.session.execute(insert(Delivery.__table__), rows)
     sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
     after_commit.add("deliver", *(r["id"] for r in rows if r["endpoint_id"] in sending))
     db.session.commit()

@@ -210,8 +210,7 @@ def _record(finished):
         tally = tallies.setdefault(plan.target.id, _Tally(plan.target))
         tally.add(outcome, plan.trigger not in USER_TRIGGERS, state["status"])
     if attempt_rows:
-        # One multi-row INSERT: cheaper than a statement per row, whatever the group's size.
-        db.session.execute(insert(Attempt.__table__).values(attempt_rows))
+        db.session.execute(insert(Attempt.__table__), attempt_rows)
         delivery_state.finish(delivery_rows)
         ordered = [tallies[key] for key in sorted(tallies)]
         streaks = _count_on_endpoints(ordered, now)
@@ -338,7 +337,7 @@ def _count_daily(tallies, now):
             "failed": table.c.failed + statement.excluded.failed,
         },
     )
-    db.session.execute(statement.values([
+    db.session.execute(statement, [
         {
             "endpoint_id": tally.target.id,
             "day": now.date(),
@@ -347,7 +346,7 @@ def _count_daily(tallies, now):
             "failed": tally.failed,
         }
         for tally in tallies
-    ]))
+    ])
 
 
 def _apply_rules(tally, streak, now):
