@@ -122,7 +122,7 @@ def test_with_redis_stopped_events_are_accepted_and_sent_once_it_is_back(
         client = app.test_client()
         response = client.post(
             "/api/sch/org/events",
-            json={"eventType": "scan.completed", "data": {"n": 1}},
+            json={"eventType": "scan.completed", "data": {"scan_id": "s-1", "n": 1}},
             headers={"Authorization": f"Bearer {token}"},
         )
         assert response.status_code == 202
@@ -138,7 +138,7 @@ def test_with_redis_stopped_events_are_accepted_and_sent_once_it_is_back(
 
         assert count_by_status() == {"delivered": 1}
     sent = receiver.wait_for(1)[0]
-    assert sent.json()["data"] == {"company": org_id, "n": 1}
+    assert sent.json()["data"] == {"company": org_id, "scan_id": "s-1", "n": 1}
 
 
 def test_worker_and_scheduler_processes_run_retries_on_time(

@@ -93,7 +93,7 @@ def test_misbehaving_receivers_are_recorded_and_the_worker_goes_on(
     assert errors["connection reset"] == ("Connection reset", None, 0)
     assert errors["TLS to a plain port"] == ("TLS error: wrong version number", None, 0)
     for n in range(3):
-        assert errors[f"huge body {n}"] == (None, 200, 4096)
+        assert errors[f"huge body {n}"] == (None, 200, 65536)
     assert errors["good"] == (None, 200, 2)
     assert growth_mb < 40, f"worker memory grew by {growth_mb:.0f} MB"
     assert worker.poll() is None, fleet.logs_text()
