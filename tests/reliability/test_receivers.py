@@ -1,5 +1,5 @@
 """Receivers that misbehave, against a real worker process: each failure is recorded with a
-clear error, only 4 KB of any response is kept, memory stays flat and the worker goes on."""
+clear error, only 64 KiB of any response is kept, memory stays flat and the worker goes on."""
 import time
 
 import pytest
