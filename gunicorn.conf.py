@@ -5,3 +5,13 @@
 # the default synchronous worker.
 worker_class = "gthread"
 threads = 4
+
+
+def on_starting(server):
+    """Refuse unsafe settings before listening, with the line each worker would print."""
+    from app.config import SettingError, check_settings, load_settings
+
+    try:
+        check_settings(load_settings())
+    except SettingError as exc:
+        raise SystemExit(f"Hookline cannot start: {exc}") from None

@@ -1,10 +1,16 @@
 """Application factory: config, extensions, blueprints, CLI and error handlers."""
+import sys
+
 from flask import Flask
 from redis import Redis
 from rq import Queue
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import INSTANCE, ROOT, load_settings
+from .config import INSTANCE, ROOT, SettingError, check_settings, load_settings
 from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+# gunicorn's master stops, instead of starting the worker again, when a worker exits with 3.
+BOOT_FAILURE_STATUS = 3
 
 
 def create_app(config=None):
@@ -18,6 +24,14 @@ def create_app(config=None):
     app.config.update(load_settings())
     if config:
         app.config.update(config)
+    check_settings(app.config)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["HOOKLINE_ENV"] == "production"
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Only what the configured proxies add is believed: the client address (sessions,
+        # the login limit, /metrics) and the scheme (Secure cookies, HSTS).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         INSTANCE.mkdir(exist_ok=True)
         # A busy writer makes SQLite readers wait instead of failing at once.
@@ -77,3 +91,13 @@ def create_app(config=None):
         db.session.remove()
 
     return app
+
+
+def create_app_or_exit(config=None):
+    """create_app() for a process entry point: a refused setting ends the process with one
+    line on stderr naming it, and status 3 (so gunicorn's master stops too)."""
+    try:
+        return create_app(config)
+    except SettingError as exc:
+        print(f"Hookline cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(BOOT_FAILURE_STATUS) from None

@@ -8,6 +8,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+# Keys shorter than this are refused in production: a guessable key forges any session.
+MIN_KEY_LENGTH = 32
 
 
 class SettingError(ValueError):
@@ -57,10 +59,11 @@ def _database_url():
 def load_settings():
     """Read every setting from the environment; returns a dict for app.config."""
     load_dotenv(ROOT / ".env", override=False)
-    env = os.environ.get("HOOKLINE_ENV", "development")
+    env = os.environ.get("HOOKLINE_ENV") or "production"
+    if env not in ("production", "development"):
+        raise SettingError(f"HOOKLINE_ENV must be production or development, got {env!r}")
+    # The development key is only a placeholder: check_settings() refuses it in production.
     secret_key = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
-    if env == "production" and secret_key == DEV_SECRET_KEY:
-        raise SettingError("SECRET_KEY must be set in production")
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     return {
         "HOOKLINE_ENV": env,
@@ -72,7 +75,8 @@ def load_settings():
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        # None: Secure in production (create_app decides, after any overrides).
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", None),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -81,8 +85,14 @@ def load_settings():
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or "6000 per minute",
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0, minimum=0),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "MAX_ENDPOINTS_PER_ORG": _int("MAX_ENDPOINTS_PER_ORG", 100, minimum=1),
         "WEBHOOK_ENCRYPTION_KEY": os.environ.get("WEBHOOK_ENCRYPTION_KEY", ""),
+        "WEBHOOK_ENCRYPTION_KEY_OLD": os.environ.get("WEBHOOK_ENCRYPTION_KEY_OLD", ""),
+        "WEBHOOK_MAX_BODY_BYTES": _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+        "WEBHOOK_TEST_COOLDOWN_SECONDS": _int("WEBHOOK_TEST_COOLDOWN_SECONDS", 5, minimum=0),
         "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP"),
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         "WEBHOOK_RETRY_DELAYS_STANDARD": parse_delays(
@@ -103,3 +113,24 @@ def load_settings():
         "WEBHOOK_SECRET_GRACE_HOURS": _int("WEBHOOK_SECRET_GRACE_HOURS", 24),
         "WEBHOOK_SCHEDULER_INTERVAL": float(os.environ.get("WEBHOOK_SCHEDULER_INTERVAL") or 0.2),
     }
+
+
+def check_settings(config):
+    """Refuse settings that are unsafe where they run; raises SettingError with one line.
+
+    In production (the default) SECRET_KEY and WEBHOOK_ENCRYPTION_KEY must both be set,
+    each at least MIN_KEY_LENGTH characters, and differ: one leaked key must not give
+    away both the sessions and the stored signing secrets.
+    """
+    if config["HOOKLINE_ENV"] != "production":
+        return
+    hint = (f"to a random value of at least {MIN_KEY_LENGTH} characters when "
+            "HOOKLINE_ENV=production (the default; HOOKLINE_ENV=development is for local use)")
+    secret_key = config.get("SECRET_KEY") or ""
+    if secret_key == DEV_SECRET_KEY or len(secret_key) < MIN_KEY_LENGTH:
+        raise SettingError(f"SECRET_KEY must be set {hint}")
+    encryption_key = config.get("WEBHOOK_ENCRYPTION_KEY") or ""
+    if len(encryption_key) < MIN_KEY_LENGTH:
+        raise SettingError(f"WEBHOOK_ENCRYPTION_KEY must be set {hint}")
+    if encryption_key == secret_key:
+        raise SettingError("WEBHOOK_ENCRYPTION_KEY must differ from SECRET_KEY")

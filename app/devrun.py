@@ -26,6 +26,8 @@ def _flask(env, *args):
 def main():
     load_dotenv(ROOT / ".env", override=False)
     env = dict(os.environ)
+    # Demo data with a known password: never a production setup.
+    env["HOOKLINE_ENV"] = "development"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
     port = env.get("PORT") or "5000"

@@ -13,6 +13,9 @@ from . import factories
 from .receiver import Receiver
 
 OUTPUT = Path(__file__).parent / "output"
+# Production is the default; the suite runs in development, and so does every process it
+# starts (workers, gunicorn, the CLI), which inherit this environment.
+os.environ["HOOKLINE_ENV"] = "development"
 
 
 def _postgres_url():
@@ -44,6 +47,7 @@ def database_url(tmp_path_factory):
 def base_config(database_url, redis_url):
     return {
         "TESTING": True,
+        "HOOKLINE_ENV": "development",
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,

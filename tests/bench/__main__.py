@@ -52,6 +52,7 @@ class Stack:
             WEBHOOK_ALLOW_HTTP="1",
             WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
             WEBHOOK_RETRY_DELAYS_QUICK="2,4",
+            HOOKLINE_ENV="development",
             SECRET_KEY="bench-secret",
             PYTHONUNBUFFERED="1",
         )

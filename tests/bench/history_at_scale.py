@@ -72,7 +72,7 @@ CROSS JOIN LATERAL (SELECT CASE WHEN i % 100 < 86 THEN 'delivered'
 def build_app(database_url, redis_url):
     return create_app({
         "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-secret", "WTF_CSRF_ENABLED": False,
+        "HOOKLINE_ENV": "development", "SECRET_KEY": "bench-secret", "WTF_CSRF_ENABLED": False,
     })
 
 
@@ -209,7 +209,7 @@ def rss_kib(pid, field):
 def measure_export(database_url, redis_url, seed, rows):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "SECRET_KEY": "bench-secret"}
+           "HOOKLINE_ENV": "development", "SECRET_KEY": "bench-secret"}
     server = subprocess.Popen(
         # The shipped gunicorn.conf.py (threaded worker), with one worker to measure.
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],

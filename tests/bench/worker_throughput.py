@@ -78,6 +78,7 @@ def main():
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis.url,
+        "HOOKLINE_ENV": "development",
         "SECRET_KEY": "bench-secret-key",
         "WEBHOOK_ALLOW_HTTP": True,
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": True,
@@ -106,6 +107,7 @@ def main():
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis.url,
+                "HOOKLINE_ENV": "development",
                 "SECRET_KEY": "bench-secret-key",
                 "WEBHOOK_ALLOW_HTTP": "1",
                 "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
