@@ -1,4 +1,4 @@
-"""Flask CLI commands: organizations, users, tokens, events, demo data."""
+"""Flask CLI commands: organizations, users, tokens, events, demo data, key changes."""
 import json
 
 import click
@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .services import accounts, events, tokens
+from .services import accounts, encryption_keys, events, tokens
 
 
 def init_cli(app):
@@ -72,6 +72,20 @@ def init_cli(app):
             click.echo(f"Idempotency key seen before: event {ingested.event_id} was not "
                        "emitted again.", err=True)
         click.echo(ingested.event_id)
+
+    @app.cli.command("reencrypt-secrets")
+    def reencrypt_secrets():
+        """Re-encrypt stored signing secrets and header values under WEBHOOK_ENCRYPTION_KEY,
+        reading them with it or WEBHOOK_ENCRYPTION_KEY_OLD."""
+        outcome = encryption_keys.reencrypt_all()
+        click.echo(f"Re-encrypted {outcome.moved} values; {outcome.current} already used "
+                   "the current key.")
+        if outcome.unreadable:
+            raise click.ClickException(
+                f"{len(outcome.unreadable)} endpoints hold values that neither "
+                "WEBHOOK_ENCRYPTION_KEY nor WEBHOOK_ENCRYPTION_KEY_OLD opens: "
+                + ", ".join(outcome.unreadable[:20])
+            )
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
