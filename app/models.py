@@ -106,8 +106,14 @@ class User(TenantScoped, UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20), default="viewer")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's user id: raising it ends all the user's sessions at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+    def get_id(self):
+        """The id a session keeps: user id and session generation ("12:3")."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def can_manage(self):

@@ -1,12 +1,12 @@
-"""Admin pages: login, API tokens."""
+"""Admin pages: login, logout, the signed-in user's account, API tokens."""
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
-from ..auth import admin_required, current_org_id, principal
+from ..auth import admin_required, current_org_id, principal, start_session
 from ..extensions import limiter
 from ..services import accounts, audit, events, tokens
 from . import bp
-from .forms import ConfirmForm, LoginForm, TokenForm
+from .forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
 from .navigation import local_path
 
 
@@ -26,7 +26,7 @@ def login():
         if user is not None:
             events.emit_login(user, user_agent, request.path, succeeded=ok)
         if ok:
-            login_user(user)
+            start_session(user)
             target = request.args.get("next")
             return redirect(local_path(target, url_for("admin.index")))
         form.password.errors.append("Email or password is incorrect.")
@@ -37,9 +37,49 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(current_user)
     logout_user()
-    flash("You have been logged out.", "info")
+    flash("You have been logged out on every device.", "info")
     return redirect(url_for("admin.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    user = current_user._get_current_object()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+        except accounts.AccountError as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            audit.record(user.org_id, user, "account.password_change", "user", user.id,
+                         {"email": user.email})
+            start_session(user)
+            flash("Password changed. Every other session of your account has ended.",
+                  "success")
+            return redirect(url_for("admin.account"))
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template("admin/account.html", form=form,
+                           sign_out_form=ConfirmForm(prefix="everyone")), status
+
+
+@bp.post("/account/sign-out-everyone")
+@login_required
+@admin_required
+def sign_out_everyone():
+    if not ConfirmForm(prefix="everyone").validate_on_submit():
+        flash("The form expired; please try again.", "danger")
+        return redirect(url_for("admin.account"))
+    user = current_user._get_current_object()
+    ended = accounts.end_organization_sessions(user.org_id)
+    audit.record(user.org_id, user, "organization.sign_out_everyone", "organization",
+                 user.org_id, {"users": ended})
+    start_session(user)
+    flash(f"Signed out every session of the organization's {ended} users; you were signed "
+          "in again here.", "success")
+    return redirect(url_for("admin.account"))
 
 
 @bp.get("/")
