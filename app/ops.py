@@ -38,6 +38,11 @@ LOCAL_ADDRESSES = ("127.0.0.1", "::1")
 
 
 def _check_metrics_access():
+    """METRICS_TOKEN as a bearer token; without one, localhost only, and never in production.
+
+    The address is the client's as the trusted proxies report it (TRUSTED_PROXY_HOPS): a
+    proxy on the same host does not make every client local.
+    """
     token = current_app.config["METRICS_TOKEN"]
     if token:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
@@ -45,6 +50,9 @@ def _check_metrics_access():
             presented.strip().encode(), token.encode()
         ):
             raise ApiError(401, "Send Authorization: Bearer <METRICS_TOKEN>")
+    elif current_app.config["HOOKLINE_ENV"] == "production":
+        raise ApiError(403, "Metrics need METRICS_TOKEN in production: set it and send "
+                            "Authorization: Bearer <METRICS_TOKEN>")
     elif request.remote_addr not in LOCAL_ADDRESSES:
         raise ApiError(403, "Metrics are served to localhost only unless METRICS_TOKEN is set")
 
