@@ -1,12 +1,10 @@
 """Flask CLI commands: organizations, users, tokens, events, demo data, key changes."""
-import json
-
 import click
 from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .services import accounts, encryption_keys, events, tokens
+from .services import accounts, encryption_keys, events, strict_json, tokens
 
 
 def init_cli(app):
@@ -57,7 +55,7 @@ def init_cli(app):
         """Emit an event to the organization's subscribed endpoints; prints the event id
         (the first one's, when the key was used before)."""
         try:
-            data = json.loads(json_data)
+            data = strict_json.loads(json_data)
         except (ValueError, RecursionError) as exc:
             raise click.ClickException(f"JSON_DATA is not valid JSON: {exc}") from exc
         from .models import Organization

@@ -4,9 +4,12 @@ import re
 from datetime import datetime
 
 from .. import catalog
+from . import strict_json
 
 PREFIX = "Custom body is not valid JSON: "
 MAX_TEMPLATE_LENGTH = 16 * 1024
+# WEBHOOK_MAX_BODY_BYTES unless the app says otherwise.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 PLACEHOLDERS = ("payload", "time", "timestamp", "event_type", "event_id", "data.…")
 SAMPLE_EVENT_ID = "00000000-0000-4000-8000-000000000000"
 SAMPLE_TIMESTAMP = "2025-01-15T14:30:00.000Z"
@@ -43,8 +46,17 @@ class BodyTemplateError(ValueError):
     """A template that does not render to a JSON object; the message says what and where."""
 
 
+class BodyTooLarge(BodyTemplateError):
+    """The body to send would be larger than WEBHOOK_MAX_BODY_BYTES."""
+
+
+def _too_large(max_bytes):
+    return BodyTooLarge(f"Custom body is larger than the WEBHOOK_MAX_BODY_BYTES limit of "
+                        f"{max_bytes} bytes")
+
+
 def _dumps(value):
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _unix_seconds(timestamp):
@@ -75,24 +87,41 @@ def _where(template, position):
     return f"line {line} column {column}"
 
 
-def _substitute(template, payload):
-    """Replace placeholders; returns (text, [(output offset, template offset, literal?)])."""
+def _piece(name, payload, in_string):
+    """The text a placeholder inserts, and its size in UTF-8 bytes."""
+    value = _value(name, payload)
+    if in_string:
+        text = value if isinstance(value, str) else ("" if value is None else _dumps(value))
+        piece = _dumps(text)[1:-1]
+    else:
+        piece = _dumps(value)
+    return piece, len(piece.encode("utf-8", "surrogatepass"))
+
+
+def _substitute(template, payload, max_bytes):
+    """Replace placeholders; returns (text, [(output offset, template offset, literal?)]).
+
+    Inserted values survive the final re-encoding byte for byte, so once they alone pass
+    max_bytes the body is sure to be too large: BodyTooLarge then, before more is built.
+    """
     out, spans, in_string, escaped, i, size = [], [], False, False, 0, 0
+    pieces, inserted = {}, 0
     while i < len(template):
         match = _PLACEHOLDER.match(template, i) if template.startswith("{{", i) else None
         if match:
-            try:
-                value = _value(match.group(1), payload)
-            except KeyError:
-                raise BodyTemplateError(
-                    f"{PREFIX}unknown placeholder {{{{{match.group(1)}}}}} at "
-                    f"{_where(template, i)}"
-                ) from None
-            if in_string:
-                text = value if isinstance(value, str) else ("" if value is None else _dumps(value))
-                piece = _dumps(text)[1:-1]
-            else:
-                piece = _dumps(value)
+            key = (match.group(1), in_string)
+            if key not in pieces:
+                try:
+                    pieces[key] = _piece(match.group(1), payload, in_string)
+                except KeyError:
+                    raise BodyTemplateError(
+                        f"{PREFIX}unknown placeholder {{{{{match.group(1)}}}}} at "
+                        f"{_where(template, i)}"
+                    ) from None
+            piece, piece_bytes = pieces[key]
+            inserted += piece_bytes
+            if inserted > max_bytes:
+                raise _too_large(max_bytes)
             spans.append((size, i, False))
             out.append(piece)
             size += len(piece)
@@ -126,28 +155,38 @@ def _template_position(spans, position):
     return template_start + (position - out_start if literal else 0)
 
 
-def render(template: str, payload: dict) -> bytes:
+def render(template: str, payload: dict, max_bytes=DEFAULT_MAX_BODY_BYTES) -> bytes:
     """Render a template for one payload to compact UTF-8 JSON of an object.
 
     Inside a JSON string a placeholder inserts its value as escaped text; elsewhere it
-    inserts a JSON value. Raises BodyTemplateError("Custom body is not valid JSON: …").
+    inserts a JSON value. Raises BodyTemplateError("Custom body is not valid JSON: …"),
+    also for NaN, Infinity, numbers too large for a double and lone surrogates, and
+    BodyTooLarge when the body would pass max_bytes (checked while rendering, so an
+    amplifying template stops early instead of building a huge text).
     """
     if len(template) > MAX_TEMPLATE_LENGTH:
         raise BodyTemplateError(f"{PREFIX}the template is longer than {MAX_TEMPLATE_LENGTH} "
                                 "characters")
-    text, spans = _substitute(template, payload)
+    text, spans = _substitute(template, payload, max_bytes)
     try:
-        result = json.loads(text)
+        result = strict_json.loads(text)
+    except strict_json.JsonRefused as exc:
+        raise BodyTemplateError(f"{PREFIX}{exc}") from None
     except json.JSONDecodeError as exc:
         where = _where(template, _template_position(spans, exc.pos))
         raise BodyTemplateError(f"{PREFIX}{exc.msg} at {where}") from None
     except RecursionError:
         raise BodyTemplateError(f"{PREFIX}the template is nested too deeply") from None
+    except ValueError as exc:
+        raise BodyTemplateError(f"{PREFIX}{exc}") from None
     if not isinstance(result, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(result), "a number")
         raise BodyTemplateError(f"{PREFIX}the result must be a JSON object, not {kind}")
-    return _dumps(result).encode("utf-8")
+    body = strict_json.dumps(result).encode("utf-8")
+    if len(body) > max_bytes:
+        raise _too_large(max_bytes)
+    return body
 
 
 def sample_payload(event_type, org_id="comp-uuid-1234"):
@@ -160,10 +199,10 @@ def sample_payload(event_type, org_id="comp-uuid-1234"):
     }
 
 
-def check_against_samples(template, event_types):
+def check_against_samples(template, event_types, max_bytes=DEFAULT_MAX_BODY_BYTES):
     """Render the template for the sample of every type; the error names the type at fault."""
     for event_type in event_types:
         try:
-            render(template, sample_payload(event_type))
+            render(template, sample_payload(event_type), max_bytes)
         except BodyTemplateError as exc:
             raise BodyTemplateError(f"{exc} (for the {event_type} sample)") from None

@@ -409,7 +409,8 @@ def _check_template(clean, errors, endpoint):
     if not template:
         return
     try:
-        body_templates.check_against_samples(template, events)
+        body_templates.check_against_samples(
+            template, events, current_app.config["WEBHOOK_MAX_BODY_BYTES"])
     except body_templates.BodyTemplateError as exc:
         errors["bodyTemplate"] = str(exc)
 

@@ -3,12 +3,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC
 
+from flask import current_app
 from sqlalchemy import insert, select
 
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import after_commit, event_schemas, idempotency, payload_filters, payloads
+from . import after_commit, event_schemas, idempotency, payload_filters, payloads, strict_json
 
 
 class EventError(ValueError):
@@ -133,8 +134,9 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
 
     Deliveries for paused or disabled endpoints are recorded too and held (not queued)
     until the endpoint resumes. Redis being down does not fail ingest: the sweeper
-    queues the rows later. Raises EventError for an unknown type or non-object data, and
-    with `schema` for data that does not match the type's schema.
+    queues the rows later. Raises EventError for an unknown type, non-object data, data
+    that is not strict JSON or whose payload would pass WEBHOOK_MAX_BODY_BYTES, and with
+    `schema` for data that does not match the type's schema.
 
     With an `idempotency_key` seen in the last 24 hours for the same body, nothing is
     written: the first event is returned as a replay (IdempotencyKeyReused for another
@@ -149,15 +151,15 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
         check_data(event_type, data)
     event = Event(id=str(uuid.uuid4()), org_id=org_id, type=event_type, data=data,
                   created_at=utcnow())
+    envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
+    payload = _payload(envelope)
     candidates = db.session.execute(
         select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
                Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
         .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
     ).all()
-    envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
     chosen = [row for row in candidates
               if row.id != skip_endpoint_id and matches(row, envelope)]
-    payload = payloads.compact_json(envelope)
     rows = [
         {
             "id": str(uuid.uuid4()),
@@ -193,6 +195,21 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
     db.session.commit()
     remember_project(project)
     return Ingested(event, event.id, [r["id"] for r in rows])
+
+
+def _payload(envelope):
+    """The event's default payload text, refused (EventError on data) unless it is strict
+    JSON within WEBHOOK_MAX_BODY_BYTES: a delivery that could never be sent is never made."""
+    try:
+        payload = payloads.compact_json(envelope)
+    except strict_json.JsonRefused as exc:
+        raise EventError(f"data is not valid JSON: {exc}", "data") from None
+    limit = current_app.config["WEBHOOK_MAX_BODY_BYTES"]
+    size = len(payload.encode("utf-8"))
+    if size > limit:
+        raise EventError(f"The event's payload would be {size} bytes, more than the "
+                         f"WEBHOOK_MAX_BODY_BYTES limit of {limit} bytes", "data")
+    return payload
 
 
 class IdempotencyKeyReused(EventError):
