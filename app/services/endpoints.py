@@ -237,6 +237,11 @@ def _header_problem(name, value):
         return f"Header {name} is set by Hookline and cannot be overridden"
     if any(char in value for char in "\r\n\x00"):
         return f"Header {name} value must not contain CR, LF or NUL"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return (f"Header {name} value may only use Latin-1 characters (HTTP header values "
+                "cannot carry others): encode the value, for example as base64")
     if len(value.encode("utf-8")) > MAX_HEADER_BYTES:
         return f"Header {name} value must be at most 4 KB"
     if not value:
