@@ -15,6 +15,73 @@ _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.I)
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 
+# Every block of the IANA IPv4 and IPv6 Special-Purpose Address Registries is refused,
+# whatever its "globally reachable" column says: the reachable ones are anycast services
+# (PCP, TURN, AMT, AS112, DNS-SD), identifiers (ORCHID, DETs) and translation prefixes
+# (NAT64, 6to4, Teredo), answered by nearby networks or by whatever address they wrap,
+# and never a webhook receiver. Python's own ipaddress tables lag the registries (they
+# pass 192.0.0.8, 192.88.99.1 and 3fff::1, for one), so the blocks are listed here.
+SPECIAL_PURPOSE = {
+    ipaddress.ip_network(block): name for block, name in (
+        ("0.0.0.0/8", '"This network"'),
+        ("0.0.0.0/32", '"This host on this network"'),
+        ("10.0.0.0/8", "Private-Use"),
+        ("100.64.0.0/10", "Shared Address Space"),
+        ("127.0.0.0/8", "Loopback"),
+        ("169.254.0.0/16", "Link Local"),
+        ("172.16.0.0/12", "Private-Use"),
+        ("192.0.0.0/24", "IETF Protocol Assignments"),
+        ("192.0.0.0/29", "IPv4 Service Continuity Prefix"),
+        ("192.0.0.8/32", "IPv4 dummy address"),
+        ("192.0.0.9/32", "Port Control Protocol Anycast"),
+        ("192.0.0.10/32", "Traversal Using Relays around NAT Anycast"),
+        ("192.0.0.170/32", "NAT64/DNS64 Discovery"),
+        ("192.0.0.171/32", "NAT64/DNS64 Discovery"),
+        ("192.0.2.0/24", "Documentation (TEST-NET-1)"),
+        ("192.31.196.0/24", "AS112-v4"),
+        ("192.52.193.0/24", "AMT"),
+        ("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)"),
+        ("192.88.99.2/32", "6a44-relay anycast address"),
+        ("192.168.0.0/16", "Private-Use"),
+        ("192.175.48.0/24", "Direct Delegation AS112 Service"),
+        ("198.18.0.0/15", "Benchmarking"),
+        ("198.51.100.0/24", "Documentation (TEST-NET-2)"),
+        ("203.0.113.0/24", "Documentation (TEST-NET-3)"),
+        ("240.0.0.0/4", "Reserved"),
+        ("255.255.255.255/32", "Limited Broadcast"),
+        ("::1/128", "Loopback Address"),
+        ("::/128", "Unspecified Address"),
+        ("::ffff:0:0/96", "IPv4-mapped Address"),
+        ("64:ff9b::/96", "IPv4-IPv6 Translation"),
+        ("64:ff9b:1::/48", "IPv4-IPv6 Translation (local use)"),
+        ("100::/64", "Discard-Only Address Block"),
+        ("100:0:0:1::/64", "Dummy IPv6 Prefix"),
+        ("2001::/23", "IETF Protocol Assignments"),
+        ("2001::/32", "TEREDO"),
+        ("2001:1::1/128", "Port Control Protocol Anycast"),
+        ("2001:1::2/128", "Traversal Using Relays around NAT Anycast"),
+        ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast"),
+        ("2001:2::/48", "Benchmarking"),
+        ("2001:3::/32", "AMT"),
+        ("2001:4:112::/48", "AS112-v6"),
+        ("2001:10::/28", "Deprecated (previously ORCHID)"),
+        ("2001:20::/28", "ORCHIDv2"),
+        ("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix"),
+        ("2001:db8::/32", "Documentation"),
+        ("2002::/16", "6to4"),
+        ("2620:4f:8000::/48", "Direct Delegation AS112 Service"),
+        ("3fff::/20", "Documentation"),
+        ("5f00::/16", "Segment Routing (SRv6) SIDs"),
+        ("fc00::/7", "Unique-Local"),
+        ("fe80::/10", "Link-Local Unicast"),
+    )
+}
+# The only IPv6 space allocated for global unicast; the rest (fec0::/10 site-local,
+# feff::, ff00::/8 multicast …) is reserved or special, so it is refused by default.
+IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+IPV4_MULTICAST = ipaddress.ip_network("224.0.0.0/4")
+
+
 class UrlRejected(ValueError):
     """A URL or address was refused; the message is meant for the user."""
 
@@ -25,20 +92,35 @@ def _as_ip(ip):
     )
 
 
+def special_purpose(address):
+    """The registry name of the most specific special-purpose block holding the address
+    (or "Multicast", or "outside IPv6 global unicast"), else None."""
+    found = [network for network in SPECIAL_PURPOSE
+             if network.version == address.version and address in network]
+    if found:
+        return SPECIAL_PURPOSE[max(found, key=lambda network: network.prefixlen)]
+    if address.version == 4 and address in IPV4_MULTICAST:
+        return "Multicast"
+    if address.version == 6 and address not in IPV6_GLOBAL_UNICAST:
+        return "outside IPv6 global unicast"
+    return None
+
+
+def _described(address):
+    """'192.0.0.8, IPv4 dummy address': the address and the block that refuses it."""
+    name = special_purpose(address)
+    return f"{address}, {name}" if name else str(address)
+
+
 def is_blocked_ip(ip) -> bool:
-    """True for any address that is not a public unicast address (IPv4 or IPv6)."""
+    """True for any address that is not an ordinary public unicast address (IPv4 or IPv6):
+    every IANA special-purpose block, multicast, and IPv6 outside 2000::/3."""
     try:
         address = _as_ip(ip)
     except ValueError:
         return True
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in ipaddress.ip_network("64:ff9b::/96"):
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None and is_blocked_ip(embedded):
-            return True
-        if address.teredo is not None:
-            return True
+    if special_purpose(address) is not None:
+        return True
     return (
         address.is_loopback
         or address.is_private
@@ -89,7 +171,7 @@ def resolve_checked(host, port, *, allow_private) -> list[str]:
     literal = _literal_ip(host)
     if literal is not None:
         if not allow_private and is_blocked_ip(literal):
-            raise UrlRejected(BLOCKED_MESSAGE.format(address=literal))
+            raise UrlRejected(BLOCKED_MESSAGE.format(address=_described(literal)))
         return [str(literal)]
     if not allow_private and _is_local_name(host):
         raise UrlRejected(BLOCKED_MESSAGE.format(address=host))
