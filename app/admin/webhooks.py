@@ -180,7 +180,7 @@ def _handle_buttons(form):
     return False
 
 
-def _render_form(form, endpoint=None, unplaced=None, status=200):
+def _render_form(form, endpoint=None, unplaced=None, status=200, form_error=None):
     unplaced = unplaced or {}
     saved_masks = {}
     held = 0
@@ -201,6 +201,7 @@ def _render_form(form, endpoint=None, unplaced=None, status=200):
         header_error=unplaced.get("headers"),
         filter_error=unplaced.get("payloadFilter"),
         verdicts=endpoints.sample_verdicts(current_org_id(), _form_data(form), endpoint),
+        form_error=form_error,
         invalid=status == 422,
         rotate_form=ConfirmForm(),
     ), status
@@ -269,6 +270,8 @@ def webhook_new():
                                                      _form_data(form))
     except endpoints.EndpointInvalid as exc:
         return _render_form(form, unplaced=_show_errors(form, exc), status=422)
+    except endpoints.EndpointLimitReached as exc:
+        return _render_form(form, form_error=str(exc), status=422)
     return _reveal_secret(endpoint, secret, rotated=False)
 
 

@@ -64,6 +64,8 @@ def create_webhook():
         endpoint, secret = endpoints.create_endpoint(current_org_id(), principal(), body)
     except endpoints.EndpointInvalid as exc:
         raise _invalid(exc) from None
+    except endpoints.EndpointLimitReached as exc:
+        raise ApiError(422, str(exc), code="limit_reached") from None
     response = _with_secret(endpoint, secret)
     response.headers["Location"] = f"{bp.url_prefix}/webhooks/{endpoint.id}"
     return response, 201

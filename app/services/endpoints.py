@@ -9,10 +9,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from flask import current_app
+from sqlalchemy import func, select, update
 
 from .. import catalog
 from ..extensions import db
-from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, User, utcnow
+from ..models import ENDPOINT_TYPES, RETRY_POLICIES, Endpoint, Organization, User, utcnow
 from . import (
     after_commit,
     audit,
@@ -73,6 +74,10 @@ class EndpointInvalid(ValueError):
         self.fields = fields
         self.header_rows = header_rows or {}
         self.filter_rows = filter_rows or {}
+
+
+class EndpointLimitReached(ValueError):
+    """The organization already has MAX_ENDPOINTS_PER_ORG live endpoints."""
 
 
 def generate_secret():
@@ -500,9 +505,35 @@ def _apply(endpoint, clean):
 
 
 
+def _claim_room(org_id):
+    """Raise EndpointLimitReached unless the organization may have one more live endpoint.
+
+    The no-op UPDATE takes the organization's row lock (PostgreSQL) or the database's
+    write lock (SQLite) until the create commits, so concurrent creates in one
+    organization count one after the other and cannot both take the last place.
+    """
+    limit = current_app.config["MAX_ENDPOINTS_PER_ORG"]
+    db.session.execute(update(Organization).where(Organization.id == org_id)
+                       .values(name=Organization.name))
+    live = db.session.execute(
+        select(func.count(Endpoint.id))
+        .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
+    ).scalar_one()
+    if live >= limit:
+        db.session.rollback()
+        raise EndpointLimitReached(
+            f"This organization has {live} endpoints, the most allowed "
+            f"(MAX_ENDPOINTS_PER_ORG is {limit}): delete one to add another")
+
+
 def create_endpoint(org_id, actor, data):
-    """Validate and create an endpoint; returns (endpoint, plaintext secret shown once)."""
+    """Validate and create an endpoint; returns (endpoint, plaintext secret shown once).
+
+    Raises EndpointInvalid, or EndpointLimitReached when the organization already has
+    MAX_ENDPOINTS_PER_ORG live endpoints.
+    """
     clean = validate(data)
+    _claim_room(org_id)
     secret = generate_secret()
     endpoint = Endpoint(
         org_id=org_id,
