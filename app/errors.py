@@ -61,15 +61,21 @@ def init_errors(app):
     @app.errorhandler(HTTPException)
     def _http_error(exc):
         status = exc.code or 500
+        description = exc.description
+        if status == 429:
+            # Flask-Limiter describes only the limit ("10 per 1 minute").
+            description = (f"Too many requests (the limit is {description}): wait "
+                           + ("the seconds Retry-After gives" if _wants_json() else "a little")
+                           + ", then try again")
         if _wants_json():
-            message = exc.description if status != 404 else "Not found"
+            message = description if status != 404 else "Not found"
             response, status = error_response(status, message)
             valid_methods = getattr(exc, "valid_methods", None)
             if valid_methods:
                 response.headers["Allow"] = ", ".join(valid_methods)
             return response, status
         return render_template(
-            "error.html", status=status, title=exc.name, message=exc.description
+            "error.html", status=status, title=exc.name, message=description
         ), status
 
     @app.errorhandler(Exception)

@@ -19,8 +19,10 @@ ERROR_TEXT = {
     409: "Conflict with the current state",
     413: "Request body too large",
     415: "Content-Type must be application/json",
-    422: "Validation failed; `fields` names each field at fault",
-    429: "Too many requests",
+    422: "Validation failed; `fields` names each field at fault (or a limit such as "
+         "MAX_ENDPOINTS_PER_ORG is reached: code `limit_reached`)",
+    429: "Too many requests for this token (API_RATE_LIMIT); `Retry-After` says when to "
+         "try again",
 }
 HEALTH_STATUSES = ("pending", "healthy", "failing", "disabled", "paused")
 
@@ -46,10 +48,10 @@ def json_response(description, schema):
 
 
 def errors(*statuses):
-    """The SPEC §9 error object for each status (401 is always possible)."""
+    """The SPEC §9 error object for each status (401 and 429 are always possible)."""
     return {
         str(status): json_response(ERROR_TEXT[status], ref("Error"))
-        for status in sorted({401, *statuses})
+        for status in sorted({401, 429, *statuses})
     }
 
 

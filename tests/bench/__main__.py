@@ -54,6 +54,8 @@ class Stack:
             WEBHOOK_RETRY_DELAYS_QUICK="2,4",
             HOOKLINE_ENV="development",
             SECRET_KEY="bench-secret",
+            # One token drives every scenario: counted as in production, never refused.
+            API_RATE_LIMIT="100000000 per minute",
             PYTHONUNBUFFERED="1",
         )
         return env
