@@ -83,7 +83,9 @@ def load_settings():
         "BOOTSTRAP_SERVE_LOCAL": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Flask-Limiter would put its window's Retry-After on every response, even over a
+        # shorter one of ours; errors.py sets Retry-After on each 429 instead.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or "6000 per minute",
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0, minimum=0),

@@ -1,5 +1,9 @@
 """Error handlers: the JSON error object under /api/, friendly pages elsewhere."""
+import math
+import time
+
 from flask import jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -22,14 +26,16 @@ CODES = {
 
 
 class ApiError(Exception):
-    """An API failure with its status, code, message and per-field messages."""
+    """An API failure with its status, code, message, per-field messages and, for 429,
+    the seconds to wait (Retry-After)."""
 
-    def __init__(self, status, message, fields=None, code=None):
+    def __init__(self, status, message, fields=None, code=None, retry_after=None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields or {}
         self.code = code or CODES.get(status, "error")
+        self.retry_after = retry_after
 
 
 def error_response(status, message, fields=None, code=None):
@@ -43,10 +49,23 @@ def _wants_json():
     return request.path.startswith(API_PREFIX) or request.path == "/metrics"
 
 
+def _limit_retry_after():
+    """Seconds until the breached Flask-Limiter window lets a request through again."""
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def init_errors(app):
     @app.errorhandler(ApiError)
     def _api_error(exc):
-        return error_response(exc.status, exc.message, exc.fields, exc.code)
+        response, status = error_response(exc.status, exc.message, exc.fields, exc.code)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
@@ -57,6 +76,13 @@ def init_errors(app):
             message="The form was missing its security token or it expired. "
             "Go back, reload the page and try again.",
         ), 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc):
+        response, status = _http_error(exc)
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = str(_limit_retry_after())
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

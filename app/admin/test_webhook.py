@@ -6,7 +6,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import current_org_id, manager_required, principal
-from ..services import deliveries, endpoints
+from ..services import deliveries, endpoints, limits
 from . import bp
 
 
@@ -23,15 +23,20 @@ def webhook_test(endpoint_id):
         abort(404, "No such webhook.")
     form = TestWebhookForm()
     form.event_type.choices = [SelectChoice(kind, kind) for kind in endpoint.events]
-    sent = None
+    sent, status = None, 200
     if form.validate_on_submit():
         try:
+            limits.start_test_send(endpoint.id)
             sent = deliveries.test_webhook(
                 current_org_id(), principal(), endpoint, form.event_type.data
             )
+        except limits.TestCooldown as exc:
+            form.event_type.errors.append(str(exc))
+            status = 429
         except deliveries.TestRefused as exc:
             form.event_type.errors.append(str(exc))
-    status = 422 if form.errors else 200
+    if form.errors and status == 200:
+        status = 422
     return render_template(
         "admin/webhook_test.html", endpoint=endpoint, form=form,
         delivery=sent.delivery if sent else None, attempt=sent.attempt if sent else None,

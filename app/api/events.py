@@ -4,7 +4,7 @@ from flask import jsonify, request
 from ..auth import current_org_id, manager_required, principal
 from ..errors import ApiError
 from ..models import Endpoint
-from ..services import deliveries, events, idempotency
+from ..services import deliveries, events, idempotency, limits
 from ..services.stats import iso
 from . import bp
 from .body import json_object
@@ -36,9 +36,12 @@ def test_webhook(endpoint_id):
     if endpoint is None:
         raise ApiError(404, "No such webhook")
     try:
+        limits.start_test_send(endpoint.id)
         sent = deliveries.test_webhook(
             current_org_id(), principal(), endpoint, body.get("eventType")
         )
+    except limits.TestCooldown as exc:
+        raise ApiError(429, str(exc), retry_after=exc.retry_after) from exc
     except deliveries.TestRefused as exc:
         raise ApiError(422, str(exc), {"eventType": str(exc)}) from exc
     delivery, attempt = sent.delivery, sent.attempt
