@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 from app.services import deliveries, endpoints
 
@@ -24,7 +25,7 @@ const results = {};
 for (const c of cases) {
   const body = Buffer.from(c.body, "base64");
   results[c.name] = {
-    hookline: verifyHooklineSignature(body, c.signature, c.secret),
+    hookline: verifyHooklineSignature(body, c.headers, c.secret),
     standard: verifyStandardWebhook(body, c.headers, c.secret, c.now),
   };
 }
@@ -46,7 +47,6 @@ import (
 type verifyCase struct {
 	Name      string            `json:"name"`
 	Body      string            `json:"body"`
-	Signature string            `json:"signature"`
 	Headers   map[string]string `json:"headers"`
 	Secret    string            `json:"secret"`
 	Now       int64             `json:"now"`
@@ -69,7 +69,7 @@ func TestCases(t *testing.T) {
 			header.Set(name, value)
 		}
 		results[c.Name] = map[string]bool{
-			"hookline": VerifyHooklineSignature(body, c.Signature, c.Secret),
+			"hookline": VerifyHooklineSignature(body, header, c.Secret),
 			"standard": VerifyStandardWebhook(body, header, c.Secret, time.Unix(c.Now, 0)),
 		}
 	}
@@ -95,15 +95,19 @@ def _received(receiver, endpoint, event_type="scan.completed"):
     return receiver.wait_for(before + 1)[before]
 
 
-def _case(name, request, secret, *, prefix="X-Hookline", body=None, now=None):
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature",
+                  "x-hookline-signature", "x-hookline-signature-previous")
+
+
+def _case(name, request, secret, *, body=None, now=None):
+    """One verification case; header names in lower case, as Node's http module gives them
+    (Python's and Go's lookups ignore case)."""
     timestamp = int(request.headers["webhook-timestamp"])
     return {
         "name": name,
         "body": base64.b64encode(request.body if body is None else body).decode(),
-        "signature": request.headers[f"{prefix}-Signature"],
         "headers": {
-            name: request.headers[name]
-            for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+            name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers
         },
         "secret": secret,
         "now": timestamp + 1 if now is None else now,
@@ -129,6 +133,7 @@ def delivery_cases(app, org, admin, receiver, worker):
     new_secret = endpoints.rotate_secret(org.id, admin, endpoint)
     rotated = _received(receiver, endpoint)
     assert len(rotated.headers["webhook-signature"].split()) == 2
+    assert "X-Hookline-Signature-Previous" in rotated.headers
 
     cases = [
         _case("real delivery", request, secret),
@@ -146,8 +151,8 @@ def delivery_cases(app, org, admin, receiver, worker):
         "five minutes and a second late": {"hookline": True, "standard": False},
         "five minutes and a second early": {"hookline": True, "standard": False},
         "rotation, new secret": {"hookline": True, "standard": True},
-        # The hex header is keyed by the current secret only; Standard Webhooks carries both.
-        "rotation, previous secret": {"hookline": False, "standard": True},
+        # Both schemes carry both secrets' signatures during the grace period.
+        "rotation, previous secret": {"hookline": True, "standard": True},
     }
     return cases, expected
 
@@ -159,7 +164,8 @@ def test_python_snippet_from_the_page_verifies_a_real_delivery(client, admin, de
     results = {
         case["name"]: {
             "hookline": namespace["verify_hookline_signature"](
-                base64.b64decode(case["body"]), case["signature"], case["secret"]),
+                base64.b64decode(case["body"]), CaseInsensitiveDict(case["headers"]),
+                case["secret"]),
             "standard": namespace["verify_standard_webhook"](
                 base64.b64decode(case["body"]), case["headers"], case["secret"], now=case["now"]),
         }
@@ -181,8 +187,7 @@ def test_python_snippet_reads_the_branded_headers(make_app, org, admin, receiver
     namespace = {}
     exec(compile(source, "verify.py", "exec"), namespace)
     assert "X-Acme-Signature" in source and "X-Hookline" not in source
-    assert namespace["verify_hookline_signature"](
-        request.body, request.headers["X-Acme-Signature"], secret)
+    assert namespace["verify_hookline_signature"](request.body, request.headers, secret)
     assert namespace["verify_standard_webhook"](request.body, request.headers, secret)
 
 

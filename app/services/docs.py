@@ -156,6 +156,9 @@ def delivery_headers(config):
         (f"{prefix}-Timestamp", "<unix seconds>", "When this attempt was sent."),
         (f"{prefix}-Signature", "<hex HMAC-SHA256>",
          "HMAC-SHA256 of the exact body bytes keyed by the secret string (UTF-8), as hex."),
+        (f"{prefix}-Signature-Previous", "<hex HMAC-SHA256>",
+         "Only while a rotated secret is in its grace period: the same, keyed by the "
+         "previous secret."),
         ("webhook-id", "<event uuid>",
          "Standard Webhooks: the event id; the same across retries, so dedupe on it."),
         ("webhook-timestamp", "<unix seconds>",

@@ -21,14 +21,19 @@ def signature_headers(body, secrets, *, message_id, timestamp, prefix):
     """Every signature header of one attempt.
 
     `secrets` lists the current secret first, then the previous one during its grace period.
-    The hex header is keyed by the current secret; webhook-signature carries one signature
-    per secret, space-separated, so receivers on either secret verify during a rotation.
+    The hex header is keyed by the current secret and, during the grace period,
+    `<prefix>-Signature-Previous` by the previous one; webhook-signature carries one
+    signature per secret, space-separated. Receivers on either secret verify, with either
+    scheme, until the grace period ends.
     """
-    return {
-        f"{prefix}-Signature": hex_signature(secrets[0], body),
+    headers = {f"{prefix}-Signature": hex_signature(secrets[0], body)}
+    if len(secrets) > 1:
+        headers[f"{prefix}-Signature-Previous"] = hex_signature(secrets[1], body)
+    headers.update({
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(
             standard_signature(secret, message_id, timestamp, body) for secret in secrets
         ),
-    }
+    })
+    return headers

@@ -51,6 +51,14 @@ def test_during_rotation_either_secret_verifies():
     Webhook(new).verify(BODY, headers)
     Webhook(old).verify(BODY, headers)
     assert seed_check(BODY.decode(), headers["X-Hookline-Signature"], new)
+    # The hex scheme carries the previous secret's signature too: a receiver on the seed's
+    # check with the old secret keeps verifying until the grace period ends.
+    assert seed_check(BODY.decode(), headers["X-Hookline-Signature-Previous"], old)
+    assert not seed_check(BODY.decode(), headers["X-Hookline-Signature-Previous"], new)
+
+
+def test_without_rotation_there_is_no_previous_signature():
+    assert "X-Hookline-Signature-Previous" not in headers_for([endpoints.generate_secret()])
 
 
 def test_standard_signature_matches_the_library_signer():
@@ -59,3 +67,34 @@ def test_standard_signature_matches_the_library_signer():
     ours = signing.standard_signature(secret, "msg-1", stamp, BODY)
     theirs = Webhook(secret).sign("msg-1", datetime.fromtimestamp(stamp, UTC), BODY.decode())
     assert ours == theirs
+
+
+def test_a_receiver_on_the_hex_scheme_keeps_verifying_through_a_rotation(app, org, receiver):
+    """Before, X-Hookline-Signature switched to the new secret at once and receivers on the
+    seed's hex check failed until updated; now the previous secret signs too, until the
+    grace period ends."""
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Endpoint, utcnow
+    from app.services import events
+    from tests.jobs.engine import run_worker
+
+    org_id = org.id
+    endpoint, old = endpoints.create_endpoint(org_id, None, {
+        "name": "Hex", "url": receiver.url, "events": ["scan.completed"]})
+    new = endpoints.rotate_secret(org_id, None, endpoint)
+
+    events.ingest(org_id, "scan.completed", {})
+    run_worker(app)
+    during = receiver.wait_for(1)[0]
+    assert seed_check(during.body.decode(), during.headers["X-Hookline-Signature"], new)
+    assert seed_check(during.body.decode(), during.headers["X-Hookline-Signature-Previous"], old)
+
+    db.session.execute(update(Endpoint).values(previous_secret_expires_at=utcnow()))
+    db.session.commit()
+    events.ingest(org_id, "scan.completed", {})
+    run_worker(app)
+    after = receiver.wait_for(2)[1]
+    assert seed_check(after.body.decode(), after.headers["X-Hookline-Signature"], new)
+    assert "X-Hookline-Signature-Previous" not in after.headers

@@ -17,13 +17,20 @@ import (
 const Tolerance = 5 * time.Minute
 
 // VerifyHooklineSignature checks X-Hookline-Signature: hex HMAC-SHA256 of the raw body,
-// keyed by the whole secret.
-func VerifyHooklineSignature(body []byte, signature, secret string) bool {
+// keyed by the whole secret. After a secret rotation, X-Hookline-Signature-Previous carries
+// the previous secret's signature for the grace period: a receiver still on the old secret
+// keeps verifying.
+func VerifyHooklineSignature(body []byte, header http.Header, secret string) bool {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	expected := hex.EncodeToString(mac.Sum(nil))
-	received := strings.ToLower(strings.TrimSpace(signature))
-	return hmac.Equal([]byte(expected), []byte(received))
+	for _, name := range []string{"X-Hookline-Signature", "X-Hookline-Signature-Previous"} {
+		received := strings.ToLower(strings.TrimSpace(header.Get(name)))
+		if received != "" && hmac.Equal([]byte(expected), []byte(received)) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyStandardWebhook checks the webhook-id, webhook-timestamp and webhook-signature headers.

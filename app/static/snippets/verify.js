@@ -10,10 +10,16 @@ function safeEqual(expected, received) {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-// X-Hookline-Signature: hex HMAC-SHA256 of the raw body (a Buffer), keyed by the whole secret.
-function verifyHooklineSignature(body, signature, secret) {
+// X-Hookline-Signature: hex HMAC-SHA256 of the raw body (a Buffer), keyed by the whole secret
+// (`headers` with lower-case names, as Node's http module gives them). After a secret
+// rotation, X-Hookline-Signature-Previous carries the previous secret's signature for the
+// grace period: a receiver still on the old secret keeps verifying.
+function verifyHooklineSignature(body, headers, secret) {
   const expected = crypto.createHmac("sha256", secret).update(body).digest("hex");
-  return safeEqual(expected, String(signature || "").trim().toLowerCase());
+  return ["X-Hookline-Signature", "X-Hookline-Signature-Previous"].some((name) => {
+    const received = String(headers[name.toLowerCase()] || "").trim().toLowerCase();
+    return received !== "" && safeEqual(expected, received);
+  });
 }
 
 // Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature headers

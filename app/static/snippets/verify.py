@@ -8,10 +8,17 @@ import time
 TOLERANCE_SECONDS = 5 * 60
 
 
-def verify_hookline_signature(body: bytes, signature: str, secret: str) -> bool:
-    """X-Hookline-Signature: hex HMAC-SHA256 of the raw body, keyed by the whole secret."""
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+def verify_hookline_signature(body: bytes, headers, secret: str) -> bool:
+    """X-Hookline-Signature: hex HMAC-SHA256 of the raw body, keyed by the whole secret.
+
+    After a secret rotation, X-Hookline-Signature-Previous carries the previous secret's
+    signature for the grace period: a receiver still on the old secret keeps verifying.
+    """
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode()
+    received = [headers.get(name, "") for name in (
+        "X-Hookline-Signature", "X-Hookline-Signature-Previous")]
+    return any(hmac.compare_digest(expected, value.strip().lower().encode("utf-8"))
+               for value in received if value)
 
 
 def verify_standard_webhook(body: bytes, headers, secret: str, now=None) -> bool:
