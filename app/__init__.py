@@ -82,6 +82,10 @@ def create_app(config=None):
 
     init_errors(app)
 
+    from .security_headers import init_security_headers
+
+    init_security_headers(app)
+
     from .cli import init_cli
 
     init_cli(app)
