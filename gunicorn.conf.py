@@ -2,9 +2,13 @@
 
 # Threads keep the worker's heartbeat going while one request runs long, so a CSV export
 # that streams for minutes is not killed at the 30 s worker timeout as it would be with
-# the default synchronous worker.
-worker_class = "gthread"
+# the default synchronous worker. Hookline's subclass of gthread answers an over-long
+# request line with the JSON error object.
+worker_class = "app.gunicorn_worker.HooklineWorker"
 threads = 4
+# The longest request line gunicorn allows (its default is 4094): history and export URLs
+# carry filters in the query string.
+limit_request_line = 8190
 
 
 def on_starting(server):
