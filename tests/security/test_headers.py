@@ -5,16 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from app.security_headers import CONTENT_SECURITY_POLICY
-
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 PRODUCTION = {"HOOKLINE_ENV": "production", "SECRET_KEY": "s" * 32,
               "WEBHOOK_ENCRYPTION_KEY": "e" * 32}
 
 
 def assert_secured(response):
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Delivery, Endpoint, Event
 from app.services import body_templates, payloads
-from app.services.body_templates import BodyTemplateError, BodyTooLarge, render
 from tests.jobs.engine import attempts_of, run_worker
 
 MIB = 1024 * 1024
@@ -27,9 +26,9 @@ def test_an_amplifying_template_stops_early_with_bounded_memory():
     payload = big_payload(200)
     tracemalloc.start()
     try:
-        with pytest.raises(BodyTooLarge, match="larger than the WEBHOOK_MAX_BODY_BYTES limit "
-                                               "of 1048576 bytes"):
-            render(AMPLIFIER, payload, max_bytes=MIB)
+        with pytest.raises(body_templates.BodyTooLarge,
+                           match="larger than the WEBHOOK_MAX_BODY_BYTES limit of 1048576 bytes"):
+            body_templates.render(AMPLIFIER, payload, max_bytes=MIB)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -40,29 +39,30 @@ def test_an_amplifying_template_stops_early_with_bounded_memory():
 def test_the_limit_is_on_the_bytes_sent_and_exact():
     payload = {"event_id": "e", "event_type": "t", "timestamp": "2025-01-15T14:30:00.000Z",
                "data": {"s": "é" * 100}}
-    body = render('{"s": "{{data.s}}"}', payload, max_bytes=10_000)
+    body = body_templates.render('{"s": "{{data.s}}"}', payload, max_bytes=10_000)
     size = len(body)  # é is 2 bytes in UTF-8: the limit counts bytes, not characters
     assert size == len('{"s":""}') + 200
-    assert render('{"s": "{{data.s}}"}', payload, max_bytes=size) == body
-    with pytest.raises(BodyTooLarge):
-        render('{"s": "{{data.s}}"}', payload, max_bytes=size - 1)
+    assert body_templates.render('{"s": "{{data.s}}"}', payload, max_bytes=size) == body
+    with pytest.raises(body_templates.BodyTooLarge):
+        body_templates.render('{"s": "{{data.s}}"}', payload, max_bytes=size - 1)
 
 
 def test_template_whitespace_does_not_count_against_the_limit():
     payload = big_payload(1)
-    exact = len(render('{"p": {{payload}}}', payload, max_bytes=MIB))
+    exact = len(body_templates.render('{"p": {{payload}}}', payload, max_bytes=MIB))
     spaced = "{\n" + " " * 5000 + '"p": {{payload}}\n}'
-    assert len(render(spaced, payload, max_bytes=exact)) == exact
+    assert len(body_templates.render(spaced, payload, max_bytes=exact)) == exact
 
 
 def test_the_default_payload_is_held_to_the_limit_too(make_app):
     text = json.dumps(big_payload(3))
     small = make_app(WEBHOOK_MAX_BODY_BYTES=2048)
-    with small.app_context(), pytest.raises(BodyTooLarge) as refused:
+    with small.app_context(), pytest.raises(body_templates.BodyTooLarge) as refused:
         payloads.request_body(text, None)
     assert str(refused.value) == (f"The payload is {len(text)} bytes, more than the "
                                   "WEBHOOK_MAX_BODY_BYTES limit of 2048 bytes")
-    assert isinstance(refused.value, BodyTemplateError)  # the engine records it as one
+    # The engine records any BodyTemplateError as a failed attempt with its message.
+    assert isinstance(refused.value, body_templates.BodyTemplateError)
 
 
 @pytest.fixture
@@ -128,5 +128,5 @@ def test_an_event_just_under_the_limit_is_taken(api, receiver):
 
 def test_rendering_without_an_app_uses_the_default_limit():
     assert body_templates.DEFAULT_MAX_BODY_BYTES == MIB
-    with pytest.raises(BodyTooLarge):
+    with pytest.raises(body_templates.BodyTooLarge):
         payloads.request_body(json.dumps(big_payload(200)), AMPLIFIER)
