@@ -1,5 +1,4 @@
 """What a receiver gets: the default payload of an event and the body actually sent."""
-import json
 
 from flask import current_app, has_app_context
 
@@ -40,16 +39,26 @@ def max_body_bytes():
     return body_templates.DEFAULT_MAX_BODY_BYTES
 
 
+def _strict(payload_text):
+    try:
+        return strict_json.loads(payload_text)
+    except strict_json.JsonRefused as exc:
+        raise body_templates.BodyTemplateError(f"The payload is not valid JSON: {exc}") from None
+
+
 def request_body(payload_text, body_template):
     """The bytes to send: the custom body rendered from the payload, or the payload itself.
 
-    Raises body_templates.BodyTemplateError when the template does not give a JSON object,
+    Raises body_templates.BodyTemplateError when the template does not give a JSON object
+    or the payload is not strict JSON (a row stored before payloads were built strictly),
     and its subclass BodyTooLarge when the body would exceed WEBHOOK_MAX_BODY_BYTES (the
     rendering stops as soon as it is sure to, so memory stays bounded).
     """
     limit = max_body_bytes()
     if body_template:
-        return body_templates.render(body_template, json.loads(payload_text), max_bytes=limit)
+        return body_templates.render(body_template, _strict(payload_text), max_bytes=limit)
+    if "NaN" in payload_text or "Infinity" in payload_text:
+        _strict(payload_text)  # only then can the text hold what JSON has no place for
     body = payload_text.encode("utf-8")
     if len(body) > limit:
         raise body_templates.BodyTooLarge(

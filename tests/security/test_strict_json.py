@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Delivery, Endpoint, Event
-from app.services import body_templates, events, payloads
+from app.jobs.enqueue import enqueue_deliveries
+from app.models import Delivery, Endpoint, Event, utcnow
+from app.services import body_templates, crypto, endpoints, events, payloads
 from tests import factories
 from tests.jobs.engine import attempts_of, run_worker
 
@@ -145,3 +146,25 @@ def test_templates_render_only_strict_json(app):
     # A valid pair of surrogates is one character, sent as UTF-8.
     body = body_templates.render('{"a": "\\ud83d\\ude00"}', payload)
     assert json.loads(body) == {"a": "😀"} and body.decode("utf-8")
+
+
+@pytest.mark.parametrize("template", [None, '{"wrapped": {{payload}}}'])
+def test_a_payload_stored_before_the_rule_fails_its_attempt_and_sends_nothing(
+        app, org, receiver, template):
+    """Rows made before payloads were built strictly may hold NaN: they are refused at
+    send time, as a failed attempt of that delivery alone, never sent as NaN."""
+    endpoint = factories.make_endpoint(
+        org, url=receiver.url, body_template=template,
+        secret_encrypted=crypto.encrypt(endpoints.generate_secret()))
+    bad = factories.make_delivery(
+        endpoint, "pending", next_attempt_at=utcnow(),
+        payload='{"event_id":"e","event_type":"scan.completed",'
+                '"timestamp":"2025-01-15T14:30:00.000Z","data":{"score":NaN}}')
+    good = factories.make_delivery(endpoint, "pending", next_attempt_at=utcnow())
+    bad_id, good_id = bad.id, good.id
+    enqueue_deliveries([bad_id, good_id])
+    run_worker(app)
+    assert attempts_of(bad_id)[0].error == (
+        "The payload is not valid JSON: NaN is not a JSON value (at data.score)")
+    assert attempts_of(good_id)[0].succeeded
+    assert len(receiver.requests) == 1 and b"NaN" not in receiver.requests[0].body
