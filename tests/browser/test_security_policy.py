@@ -58,14 +58,19 @@ def test_the_scripts_still_work_under_the_policy(page, seeded):  # noqa: F811
 
 
 @pytest.mark.parametrize("path", ["/login", "/organization/webhooks/{endpoint}/delete"])
-def test_no_page_can_be_framed(page, page_watch, live_server, seeded, path):  # noqa: F811
+def test_no_page_can_be_framed(page, page_watch, live_server, seeded, receiver,  # noqa: F811
+                               path):
+    """Another site (another port of 127.0.0.1: another origin) frames a Hookline page."""
     page_watch.allow("directive: \"frame-ancestors 'none'\". The request has been blocked")
     target = live_server.url + path.format(endpoint=seeded["endpoint"])
-    page.goto("about:blank")
-    page.set_content(f'<iframe src="{target}" title="framed"></iframe>')
-    page.wait_for_timeout(1000)
-    # Blocked, the frame holds the browser's error page, not Hookline's (login) page.
-    assert "Hookline" not in page.frames[1].content()
+    receiver.answer(200, f'<!doctype html><title>Elsewhere</title><iframe src="{target}" '
+                         'title="framed"></iframe>'.encode(),
+                    headers={"Content-Type": "text/html"})
+    page.goto(f"{receiver.url}/framing")
+    page.wait_for_timeout(1500)
+    framed = page.frames[1]
+    # Blocked, the frame holds the browser's error page instead of Hookline's.
+    assert framed.url.startswith("chrome-error:") and "Hookline" not in framed.content()
 
 
 def test_api_and_static_responses_carry_the_headers_too(live_server):
