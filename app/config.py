@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from dotenv import load_dotenv
+from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -34,6 +35,16 @@ def _int(name, default, minimum=None):
     if minimum is not None and number < minimum:
         raise SettingError(f"{name} must be at least {minimum}, got {number}")
     return number
+
+
+def _rate(name, default):
+    """A Flask-Limiter rate such as '10 per minute', checked now rather than per request."""
+    value = os.environ.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise SettingError(f"{name} must be a rate such as '10 per minute', got {value!r}") from exc
+    return value
 
 
 def parse_delays(name, value):
@@ -86,8 +97,8 @@ def load_settings():
         # Flask-Limiter would put its window's Retry-After on every response, even over a
         # shorter one of ours; errors.py sets Retry-After on each 429 instead.
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or "6000 per minute",
+        "LOGIN_RATE_LIMIT": _rate("LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_RATE_LIMIT": _rate("API_RATE_LIMIT", "6000 per minute"),
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0, minimum=0),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "MAX_ENDPOINTS_PER_ORG": _int("MAX_ENDPOINTS_PER_ORG", 100, minimum=1),

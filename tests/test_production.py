@@ -118,6 +118,14 @@ def test_create_app_checks_the_settings_it_is_given():
                     "WEBHOOK_ENCRYPTION_KEY": GOOD_SECRET_KEY})
 
 
+def test_a_rate_limit_setting_that_cannot_be_read_is_refused_at_start(monkeypatch):
+    from app.config import load_settings
+
+    monkeypatch.setenv("API_RATE_LIMIT", "lots")
+    with pytest.raises(SettingError, match="API_RATE_LIMIT must be a rate such as"):
+        load_settings()
+
+
 def test_production_is_the_default(monkeypatch):
     from app.config import load_settings
 
