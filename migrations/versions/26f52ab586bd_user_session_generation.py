@@ -1,7 +1,7 @@
 """users carry a session generation: raising it ends every session of the user
 
 Revision ID: 26f52ab586bd
-Revises: d4e8a1c2b3f5
+Revises: e5f1b2c3d4a6
 Create Date: 2026-11-30 17:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '26f52ab586bd'
-down_revision = 'd4e8a1c2b3f5'
+down_revision = 'e5f1b2c3d4a6'
 branch_labels = None
 depends_on = None
 
