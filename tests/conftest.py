@@ -57,6 +57,9 @@ def base_config(database_url, redis_url):
         "WEBHOOK_RETRY_DELAYS_STANDARD": (60, 300, 1800, 7200),
         "WEBHOOK_RETRY_DELAYS_QUICK": (2, 4),
         "WEBHOOK_TIMEOUT_SECONDS": 2,
+        # Like the login limit, the Test cooldown is tested where it is the subject
+        # (tests/api/test_test_cooldown.py); elsewhere tests may send as often as they need.
+        "WEBHOOK_TEST_COOLDOWN_SECONDS": 0,
     }
 
 
