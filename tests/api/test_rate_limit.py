@@ -60,5 +60,6 @@ def test_redis_down_does_not_fail_api_calls(make_app, org, token):
         created = down.post("/webhooks", json={"name": "R", "url": "https://93.184.215.14/h",
                                                "events": ["scan.completed"]})
         assert created.status_code == 201
-        emitted = down.post("/events", json={"eventType": "scan.completed", "data": {}})
+        emitted = down.post("/events", json={"eventType": "scan.completed",
+                                             "data": {"scan_id": "s-1"}})
         assert emitted.status_code == 202, emitted.get_json()

@@ -29,8 +29,8 @@ def test_latin1_values_are_taken_and_sent(app, api, receiver):
         "name": "H", "url": receiver.url, "events": ["scan.completed"],
         "headers": [{"name": "X-Team", "value": "Sécurité"}]})
     assert response.status_code == 201
-    assert api.post("/events", json={"eventType": "scan.completed", "data": {}}
-                    ).status_code == 202
+    assert api.post("/events", json={"eventType": "scan.completed",
+                                     "data": {"scan_id": "s-1"}}).status_code == 202
     run_worker(app)
     assert receiver.wait_for(1)[0].headers["X-Team"] == "Sécurité"
 

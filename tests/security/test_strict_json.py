@@ -127,7 +127,8 @@ def test_a_stored_template_that_is_not_strict_fails_its_attempt_and_sends_nothin
     the reason, as any template error does; the receiver never sees NaN or Infinity."""
     db.session.execute(update(Endpoint).values(body_template=template))
     db.session.commit()
-    response = api.post("/events", json={"eventType": "scan.completed", "data": {}})
+    response = api.post("/events", json={"eventType": "scan.completed",
+                                         "data": {"scan_id": "s-1"}})
     assert response.status_code == 202
     run_worker(app)
     delivery_id = db.session.execute(select(Delivery.id)).scalar_one()

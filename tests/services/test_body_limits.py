@@ -77,7 +77,7 @@ def endpoint_id(api, receiver):
 def test_an_amplified_delivery_fails_with_the_limit_and_sends_nothing(app, api, receiver,
                                                                       endpoint_id):
     response = api.post("/events", json={"eventType": "scan.completed",
-                                         "data": {"blob": "x" * 200_000}})
+                                         "data": {"scan_id": "s-1", "blob": "x" * 200_000}})
     assert response.status_code == 202
     run_worker(app)
     delivery_id = db.session.execute(select(Delivery.id)).scalar_one()
@@ -106,7 +106,7 @@ def test_an_event_whose_payload_would_pass_the_limit_is_refused(api, receiver):
     bytes in the request and 18 in the payload (1000000000000000.0)."""
     api.post("/webhooks", json={"name": "R", "url": receiver.url,
                                 "events": ["scan.completed"]})
-    body = b'{"eventType": "scan.completed", "data": {"n": [' + b",".join(
+    body = b'{"eventType": "scan.completed", "data": {"scan_id": "s-1", "n": [' + b",".join(
         [b"1e15"] * 200_000) + b"]}}"
     assert len(body) < MIB
     response = api.post("/events", data=body, headers={"Content-Type": "application/json"})
@@ -122,7 +122,7 @@ def test_an_event_just_under_the_limit_is_taken(api, receiver):
     api.post("/webhooks", json={"name": "R", "url": receiver.url,
                                 "events": ["scan.completed"]})
     response = api.post("/events", json={"eventType": "scan.completed",
-                                         "data": {"blob": "x" * (MIB - 4096)}})
+                                         "data": {"scan_id": "s-1", "blob": "x" * (MIB - 4096)}})
     assert response.status_code == 202
 
 
