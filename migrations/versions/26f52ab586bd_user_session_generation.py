@@ -1,7 +1,7 @@
 """users carry a session generation: raising it ends every session of the user
 
 Revision ID: 26f52ab586bd
-Revises: c0a1d0578d7c
+Revises: f6a2c3d4e5b7
 Create Date: 2026-11-30 17:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '26f52ab586bd'
-down_revision = 'c0a1d0578d7c'
+down_revision = 'f6a2c3d4e5b7'
 branch_labels = None
 depends_on = None
 
