@@ -7,7 +7,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
-from app import create_app
+from app import create_app_or_exit
 from app.extensions import db
 
 
@@ -56,7 +56,7 @@ def run_scheduler(app):
 
 def main(argv):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app()
+    app = create_app_or_exit()
     with app.app_context():
         if len(argv) > 1 and argv[1] == "scheduler":
             keep_running(run_scheduler, app)

@@ -30,6 +30,7 @@ def processes(database_url, private_redis):
     def start(*args, **settings):
         env = {
             **os.environ,
+            "HOOKLINE_ENV": "development",
             "DATABASE_URL": database_url,
             "REDIS_URL": private_redis.url,
             "SECRET_KEY": "test-secret-key",

@@ -56,6 +56,7 @@ class Fleet:
                if not k.startswith("WEBHOOK_") and k not in ("REDIS_URL", "TEST_DATABASE_URL")}
         env.update(FAST_SETTINGS)
         env.update({
+            "HOOKLINE_ENV": "development",
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "SECRET_KEY": "test-secret-key",
