@@ -5,7 +5,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from .. import catalog
@@ -16,6 +16,8 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 RETRYABLE = ("failed", "exhausted")
 ID_PATTERN = re.compile(r"[0-9A-Fa-f-]{1,36}")
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_QUERY = 200
 
 
 def is_id(text):
@@ -45,6 +47,8 @@ class HistoryFilters:
     event_type: str | None = None
     status: str | None = None
     endpoint_id: str | None = None
+    # Search text: a delivery, event or endpoint id, or part of an endpoint's name.
+    query: str | None = None
 
     def as_dict(self):
         """The filters as JSON-friendly values (for audit rows and background jobs)."""
@@ -82,9 +86,14 @@ def parse_moment(text, *, end_of_day=False):
 
 
 def read_filters(org_id, args):
-    """Read from/to/eventType/status/webhook from a mapping; returns (HistoryFilters, errors)
+    """Read from/to/eventType/status/webhook/q from a mapping; returns (HistoryFilters, errors)
     where invalid values are left out of the filters and explained in `errors`."""
     values, errors = {}, {}
+    query = (args.get("q") or "").replace("\x00", "").strip()
+    if len(query) > MAX_QUERY:
+        errors["q"] = f"The search text must be at most {MAX_QUERY} characters"
+    elif query:
+        values["query"] = query
     for name, key, end_of_day in (("from", "start", False), ("to", "end", True)):
         text = (args.get(name) or "").strip()
         if not text:
@@ -137,7 +146,24 @@ def filtered(org_id, filters, statement=None):
         statement = statement.where(Delivery.status == filters.status)
     if filters.endpoint_id is not None:
         statement = statement.where(Delivery.endpoint_id == filters.endpoint_id)
+    if filters.query is not None:
+        statement = statement.where(_search(org_id, filters.query))
     return statement
+
+
+def _search(org_id, query):
+    """Deliveries that `query` finds: an id (delivery, event or endpoint) when it is a whole
+    UUID, else the endpoints whose name contains it (any case). Each branch uses an index:
+    the primary key, ix_deliveries_event_id, ix_deliveries_endpoint_created."""
+    lowered = query.lower()
+    if UUID_PATTERN.fullmatch(lowered):
+        return or_(Delivery.id == lowered, Delivery.event_id == lowered,
+                   Delivery.endpoint_id == lowered)
+    named = select(Endpoint.id).where(
+        Endpoint.org_id == org_id,
+        func.lower(Endpoint.name).contains(lowered, autoescape=True),
+    )
+    return Delivery.endpoint_id.in_(named)
 
 
 def encode_cursor(created_at, delivery_id):

@@ -1,10 +1,20 @@
-"""Endpoint statistics (SPEC §7): counters kept on the endpoint plus a 14-day daily series."""
-from datetime import timedelta
+"""Endpoint statistics (SPEC §7): counters kept on the endpoint plus a 14-day daily series,
+and the figures of a chosen range (24 hours to 30 days): calls, deliveries, latency."""
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..extensions import db
-from ..models import EndpointDailyStat, utcnow
+from ..models import Attempt, Delivery, EndpointDailyStat, utcnow
+
+RANGES = ("24h", "7d", "14d", "30d")
+DEFAULT_RANGE = "14d"
+RANGE_LABELS = {"24h": "last 24 hours", "7d": "last 7 days", "14d": "last 14 days",
+                "30d": "last 30 days"}
+# Latency percentiles read at most this many of the range's most recent answered calls.
+LATENCY_SAMPLE = 10_000
 
 
 def iso(moment):
@@ -88,3 +98,187 @@ def organization_daily(org_id, days=14, today=None):
         ok, failed = totals.get(day, (0, 0))
         series.append({"date": day.isoformat(), "successful": ok, "failed": failed})
     return series
+
+
+class RangeError(ValueError):
+    """A statistics range this server does not offer."""
+
+
+def parse_range(text):
+    """The range named by `text` ('24h', '7d', '14d' or '30d'; empty means the default 14d).
+    Raises RangeError with a message for anything else."""
+    text = (text or "").strip()
+    if not text:
+        return DEFAULT_RANGE
+    if text not in RANGES:
+        raise RangeError(f"range must be one of {', '.join(RANGES)}")
+    return text
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time a range covers, cut into the buckets its chart draws (UTC hours or days)."""
+
+    name: str
+    start: datetime
+    end: datetime
+    hourly: bool
+    buckets: tuple
+
+    @property
+    def label(self):
+        return RANGE_LABELS[self.name]
+
+    @property
+    def days(self):
+        """The UTC days the window touches, oldest first."""
+        first, last = self.start.date(), self.end.date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def window(name, now=None):
+    """The Window of a range ending `now`: 24 hourly buckets (the current hour last) for 24h,
+    else whole UTC days, today last."""
+    now = now or utcnow()
+    if name == "24h":
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        buckets = tuple(hour - timedelta(hours=23 - n) for n in range(24))
+        return Window(name, buckets[0], now, True, buckets)
+    count = int(name.rstrip("d"))
+    today = now.date()
+    days = tuple(today - timedelta(days=count - 1 - n) for n in range(count))
+    return Window(name, datetime.combine(days[0], time(), tzinfo=UTC), now, False, days)
+
+
+def _hour_of(column):
+    """SQL for the UTC hour an instant falls in, on the database in use."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour", func.timezone("UTC", column))
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _as_hour(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _hourly_rows(condition, start, by_endpoint):
+    """{(endpoint id or None, hour): (successful, failed)} of the attempts since `start`,
+    grouped in SQL (ix_attempts_endpoint_started, or ix_attempts_started for a whole
+    organization)."""
+    hour = _hour_of(Attempt.started_at).label("hour")
+    key = Attempt.endpoint_id if by_endpoint else None
+    columns = [hour, func.sum(case((Attempt.succeeded, 1), else_=0)), func.count()]
+    statement = select(*([key] if by_endpoint else []), *columns).where(
+        condition, Attempt.started_at >= start
+    ).group_by(*([key] if by_endpoint else []), hour)
+    rows = {}
+    for row in db.session.execute(statement).all():
+        endpoint_id = row[0] if by_endpoint else None
+        at, ok, total = row[-3:]
+        rows[(endpoint_id, _as_hour(at))] = (int(ok or 0), int(total) - int(ok or 0))
+    return rows
+
+
+def _series(win, lookup):
+    """The window's buckets as [{"start", "successful", "failed"}] from a bucket → counts
+    lookup."""
+    series = []
+    for bucket in win.buckets:
+        ok, failed = lookup(bucket)
+        start = bucket if win.hourly else datetime.combine(bucket, time(), tzinfo=UTC)
+        series.append({"start": iso(start), "successful": ok, "failed": failed})
+    return series
+
+
+def _deliveries_since(endpoint_ids, start):
+    """{endpoint id: deliveries created since `start`} from ix_deliveries_endpoint_created."""
+    rows = db.session.execute(
+        select(Delivery.endpoint_id, func.count())
+        .where(Delivery.endpoint_id.in_(list(endpoint_ids)), Delivery.created_at >= start)
+        .group_by(Delivery.endpoint_id)
+    ).all()
+    return dict(rows)
+
+
+def percentile(values, fraction):
+    """The nearest-rank percentile of sorted `values` (None when there are none)."""
+    if not values:
+        return None
+    return values[max(1, math.ceil(fraction * len(values))) - 1]
+
+
+def latency(endpoint_id, win):
+    """p50 and p95 (ms) of the endpoint's answered calls in the window, from at most
+    LATENCY_SAMPLE of the most recent, read in ix_attempts_endpoint_started order."""
+    durations = db.session.execute(
+        select(Attempt.duration_ms)
+        .where(Attempt.endpoint_id == endpoint_id, Attempt.started_at >= win.start,
+               Attempt.response_status.is_not(None), Attempt.duration_ms.is_not(None))
+        .order_by(Attempt.started_at.desc())
+        .limit(LATENCY_SAMPLE + 1)
+    ).scalars().all()
+    capped = len(durations) > LATENCY_SAMPLE
+    values = sorted(durations[:LATENCY_SAMPLE])
+    return {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
+            "sample": len(values), "capped": capped}
+
+
+def range_stats(endpoints, win, with_latency=False):
+    """{endpoint id: the figures of the window}: calls (attempts) with their successful and
+    failed counts, success rate, deliveries created, the chart series and, when asked, the
+    latency percentiles. A fixed number of queries for any number of endpoints (latency adds
+    one per endpoint)."""
+    ids = [endpoint.id for endpoint in endpoints]
+    if not ids:
+        return {}
+    if win.hourly:
+        hourly = _hourly_rows(Attempt.endpoint_id.in_(ids), win.start, by_endpoint=True)
+    else:
+        daily = daily_rows(ids, win.buckets[0], win.buckets[-1])
+    deliveries = _deliveries_since(ids, win.start)
+    result = {}
+    for endpoint_id in ids:
+        if win.hourly:
+            series = _series(win, lambda b, e=endpoint_id: hourly.get((e, b), (0, 0)))
+        else:
+            series = _series(win, lambda b, e=endpoint_id: daily.get((e, b), (0, 0)))
+        successful = sum(point["successful"] for point in series)
+        failed = sum(point["failed"] for point in series)
+        calls = successful + failed
+        result[endpoint_id] = {
+            "range": win.name,
+            "from": iso(win.start),
+            "to": iso(win.end),
+            "calls": calls,
+            "successful": successful,
+            "failed": failed,
+            "successRate": round(successful / calls, 4) if calls else None,
+            "deliveries": deliveries.get(endpoint_id, 0),
+            "series": series,
+        }
+        if with_latency:
+            result[endpoint_id]["latencyMs"] = latency(endpoint_id, win)
+    return result
+
+
+def organization_series(org_id, win):
+    """The organization's chart series for the window (every endpoint, deleted ones too)."""
+    if win.hourly:
+        rows = _hourly_rows(Attempt.org_id == org_id, win.start, by_endpoint=False)
+        return _series(win, lambda bucket: rows.get((None, bucket), (0, 0)))
+    daily = {point["date"]: point for point in organization_daily(
+        org_id, days=len(win.buckets), today=win.buckets[-1])}
+    return _series(win, lambda day: (daily[day.isoformat()]["successful"],
+                                     daily[day.isoformat()]["failed"]))
+
+
+def stats_with_range(endpoint, win):
+    """The stats API object: the §7 counters, `daily` over the window's days and `window`,
+    the window's figures with latency."""
+    today = win.end.date()
+    figures = endpoint_stats([endpoint], days=len(win.days), today=today)[endpoint.id]
+    figures["window"] = range_stats([endpoint], win, with_latency=True)[endpoint.id]
+    return figures
+

@@ -134,3 +134,39 @@ def test_a_webhook_value_that_cannot_be_an_id_is_refused(org, value):
     filters, errors = history.read_filters(org.id, {"webhook": value})
     assert filters.endpoint_id is None
     assert errors == {"webhook": "No such webhook in this organization"}
+
+
+def test_search_finds_by_delivery_id_event_id_endpoint_id_or_name(org, endpoint):
+    other = factories.make_endpoint(org, "Slack #AppSec alerts")
+    one = factories.make_delivery(endpoint, "failed", created_at=at(11))
+    two = factories.make_delivery(other, "delivered", created_at=at(12))
+    three = factories.make_delivery(other, "failed", created_at=at(13))
+    foreign = factories.make_delivery(factories.make_endpoint(factories.make_org(), "Slack"),
+                                      created_at=at(12))
+
+    def found(text):
+        filters, errors = history.read_filters(org.id, {"q": text})
+        assert errors == {}
+        return [row.id for row in history.history_page(org.id, filters)[0]]
+
+    assert found(one.id) == [one.id]
+    assert found(one.id.upper()) == [one.id]
+    assert found(f"  {two.event_id} ") == [two.id]
+    assert found(other.id) == [three.id, two.id]
+    assert found("appsec") == [three.id, two.id]
+    assert found("slack #appsec ALERTS") == [three.id, two.id]
+    assert found(foreign.id) == [] and found(foreign.event_id) == []
+    # LIKE wildcards are plain text.
+    assert found("%") == [] and found("_") == []
+    assert found(one.id[:8]) == []
+
+
+def test_search_combines_with_the_other_filters_and_is_bounded(org, endpoint):
+    factories.make_delivery(endpoint, "failed", created_at=at(11))
+    delivered = factories.make_delivery(endpoint, "delivered", created_at=at(11))
+    filters, _ = history.read_filters(org.id, {"q": "primary", "status": "delivered"})
+    assert [row.id for row in history.history_page(org.id, filters)[0]] == [delivered.id]
+    assert history.HistoryFilters.from_dict(filters.as_dict()) == filters
+    filters, errors = history.read_filters(org.id, {"q": "x" * 201})
+    assert filters.query is None
+    assert errors == {"q": "The search text must be at most 200 characters"}
