@@ -6,7 +6,7 @@ from flask import request
 from ..auth import current_org_id, manager_required, principal
 from ..downloads import csv_download
 from ..errors import ApiError
-from ..services import audit, deliveries, endpoints, export, history, stats
+from ..services import audit, deliveries, endpoints, export, failures, history, next_attempt, stats
 from . import bp
 from .body import json_object
 from .serializers import iso
@@ -31,6 +31,7 @@ def delivery_json(delivery):
 
 def attempt_json(attempt):
     """One attempt of the detail call's attemptList."""
+    error_class = failures.error_class(attempt.error, attempt.response_status)
     return {
         "number": attempt.number,
         "trigger": attempt.trigger,
@@ -42,6 +43,9 @@ def attempt_json(attempt):
         "responseHeaders": attempt.response_headers or {},
         "responseBody": attempt.response_body,
         "error": attempt.error,
+        "errorClass": error_class.name if error_class else None,
+        "requestUrl": attempt.request_url,
+        "remoteAddress": attempt.remote_address,
     }
 
 
@@ -85,7 +89,11 @@ def endpoint_deliveries(endpoint_id):
 @bp.get("/webhooks/<endpoint_id>/stats")
 def endpoint_stats(endpoint_id):
     endpoint = _live_endpoint(endpoint_id)
-    return stats.endpoint_stats([endpoint])[endpoint.id]
+    try:
+        name = stats.parse_range(request.args.get("range"))
+    except stats.RangeError as exc:
+        raise ApiError(422, str(exc), {"range": str(exc)}) from None
+    return stats.stats_with_range(endpoint, stats.window(name))
 
 
 @bp.get("/webhook-deliveries")
@@ -115,6 +123,9 @@ def get_delivery(delivery_id):
     body = delivery_json(delivery)
     body["payload"] = json.loads(delivery.payload)
     body["attemptList"] = [attempt_json(a) for a in history.attempts_of(delivery)]
+    upcoming = next_attempt.explain(delivery, delivery.endpoint)
+    body["nextAttempt"] = {"kind": upcoming.kind, "at": iso(upcoming.at),
+                           "reason": upcoming.reason}
     return body
 
 
@@ -136,14 +147,10 @@ def retry_delivery(delivery_id):
 @manager_required
 def replay_endpoint(endpoint_id):
     endpoint = _live_endpoint(endpoint_id)
-    since_text = json_object().get("since")
     try:
-        if not isinstance(since_text, str):
-            raise ValueError
-        since = history.parse_moment(since_text)
-    except (ValueError, OverflowError):
-        message = "since must be an ISO-8601 date-time, e.g. 2025-01-15T14:30:00Z"
-        raise ApiError(422, message, {"since": message}) from None
+        since = history.replay_since(json_object().get("since"))
+    except ValueError as exc:
+        raise ApiError(422, str(exc), {"since": str(exc)}) from None
     count = deliveries.replay(current_org_id(), endpoint.id, since)
     audit.record(current_org_id(), principal(), "endpoint.replay", "endpoint", endpoint.id,
                  {"name": endpoint.name, "since": since.isoformat(), "count": count})

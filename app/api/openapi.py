@@ -8,6 +8,8 @@ from flask import jsonify
 from .. import catalog
 from ..models import ATTEMPT_TRIGGERS, DELIVERY_STATUSES, ENDPOINT_TYPES, RETRY_POLICIES
 from ..services import endpoints, payload_filters
+from ..services.failures import ERROR_CLASSES
+from ..services.stats import RANGES
 from . import bp
 
 BASE = "/api/sch/org"
@@ -147,13 +149,67 @@ SCHEMAS = {
             "successRate": {"type": "number", "minimum": 0, "maximum": 1},
             "consecutiveFailures": {"type": "integer", "minimum": 0},
             "lastTriggeredAt": nullable({"type": "string", "format": "date-time"}),
-            "daily": {"type": "array", "minItems": 14, "maxItems": 14, "items": {
+            "daily": {"type": "array", "minItems": 1, "maxItems": 30, "items": {
                 "type": "object",
                 "required": ["date", "successful", "failed"],
                 "properties": {"date": {"type": "string", "format": "date"},
                                "successful": {"type": "integer"},
                                "failed": {"type": "integer"}},
             }},
+        },
+    },
+    "StatsWithWindow": {
+        "allOf": [ref("Stats"), {
+            "type": "object",
+            "required": ["window"],
+            "properties": {"window": ref("StatsWindow")},
+        }],
+    },
+    "StatsWindow": {
+        "type": "object",
+        "description": "The figures of the chosen range: calls are attempts, deliveries are "
+                       "the deliveries created in it",
+        "required": ["range", "from", "to", "calls", "successful", "failed", "successRate",
+                     "deliveries", "series", "latencyMs"],
+        "properties": {
+            "range": {"enum": list(RANGES)},
+            "from": {"type": "string", "format": "date-time"},
+            "to": {"type": "string", "format": "date-time"},
+            "calls": {"type": "integer", "minimum": 0},
+            "successful": {"type": "integer", "minimum": 0},
+            "failed": {"type": "integer", "minimum": 0},
+            "successRate": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "deliveries": {"type": "integer", "minimum": 0},
+            "series": {"type": "array", "minItems": 7, "maxItems": 30, "items": {
+                "type": "object",
+                "required": ["start", "successful", "failed"],
+                "properties": {"start": {"type": "string", "format": "date-time"},
+                               "successful": {"type": "integer"},
+                               "failed": {"type": "integer"}},
+            }, "description": "hourly buckets for 24h, daily ones otherwise (UTC)"},
+            "latencyMs": {
+                "type": "object",
+                "required": ["p50", "p95", "sample", "capped"],
+                "properties": {
+                    "p50": nullable({"type": "integer"}),
+                    "p95": nullable({"type": "integer"}),
+                    "sample": {"type": "integer", "minimum": 0,
+                               "description": "answered calls the percentiles are read from"},
+                    "capped": {"type": "boolean",
+                               "description": "true when only the most recent calls were read"},
+                },
+            },
+        },
+    },
+    "NextAttempt": {
+        "type": "object",
+        "required": ["kind", "at", "reason"],
+        "properties": {
+            "kind": {"enum": ["delivered", "exhausted", "test", "cancelled", "sending",
+                              "held_paused", "held_disabled", "deleted", "requested",
+                              "queued", "scheduled", "due"]},
+            "at": nullable({"type": "string", "format": "date-time"}),
+            "reason": {"type": "string"},
         },
     },
     "Endpoint": {
@@ -296,7 +352,7 @@ SCHEMAS = {
         "type": "object",
         "required": ["number", "trigger", "startedAt", "durationMs", "requestHeaders",
                      "requestBody", "responseStatus", "responseHeaders", "responseBody",
-                     "error"],
+                     "error", "errorClass", "requestUrl", "remoteAddress"],
         "properties": {
             "number": {"type": "integer", "minimum": 1},
             "trigger": {"enum": list(ATTEMPT_TRIGGERS)},
@@ -308,14 +364,21 @@ SCHEMAS = {
             "responseHeaders": {"type": "object"},
             "responseBody": nullable({"type": "string", "description": "first 4 KB"}),
             "error": nullable({"type": "string"}),
+            "errorClass": nullable({"enum": list(ERROR_CLASSES)}),
+            "requestUrl": nullable({"type": "string",
+                                    "description": "the URL posted to (null on old rows)"}),
+            "remoteAddress": nullable({"type": "string",
+                                       "description": "the address dialled (null if not "
+                                                      "recorded)"}),
         },
     },
     "DeliveryDetail": {
         "allOf": [ref("Delivery"), {
             "type": "object",
-            "required": ["payload", "attemptList"],
+            "required": ["payload", "attemptList", "nextAttempt"],
             "properties": {"payload": {"type": "object"},
-                           "attemptList": {"type": "array", "items": ref("Attempt")}},
+                           "attemptList": {"type": "array", "items": ref("Attempt")},
+                           "nextAttempt": ref("NextAttempt")},
         }],
     },
     "DeliveryList": {
@@ -457,6 +520,9 @@ _HISTORY_FILTERS = [
     {"name": "status", "in": "query", "schema": {"enum": list(DELIVERY_STATUSES)}},
     {"name": "webhook", "in": "query", "description": "endpoint id (deleted ones too)",
      "schema": {"type": "string"}},
+    {"name": "q", "in": "query",
+     "description": "search: a delivery, event or endpoint id, or part of an endpoint's name",
+     "schema": {"type": "string", "maxLength": 200}},
 ]
 
 
@@ -476,8 +542,12 @@ def webhook_stats():
     """GET /webhooks/{id}/stats."""
     return {"parameters": [_WEBHOOK_ID], "get": {
         "operationId": "getWebhookStats", "tags": ["Deliveries"],
-        "summary": "Counters and the 14-day daily series of an endpoint",
-        "responses": {"200": json_response("Statistics", ref("Stats")), **errors(404)},
+        "summary": "Counters, the daily series and the figures of a range of an endpoint",
+        "parameters": [{"name": "range", "in": "query", "description": "the range of "
+                        "`daily` and `window` (default 14d)",
+                        "schema": {"enum": list(RANGES), "default": "14d"}}],
+        "responses": {"200": json_response("Statistics", ref("StatsWithWindow")),
+                      **errors(404, 422)},
     }}
 
 

@@ -529,9 +529,15 @@ def _claim_room(org_id):
 def create_endpoint(org_id, actor, data):
     """Validate and create an endpoint; returns (endpoint, plaintext secret shown once).
 
-    Raises EndpointInvalid, or EndpointLimitReached when the organization already has
-    MAX_ENDPOINTS_PER_ORG live endpoints.
+    Given no bodyTemplate at all (null is a choice: the default payload), an endpoint of a
+    type that needs its own body (Slack, Teams, PagerDuty, Splunk) gets that type's preset,
+    as choosing the type on the form does. Raises EndpointInvalid, or EndpointLimitReached
+    when the organization already has MAX_ENDPOINTS_PER_ORG live endpoints.
     """
+    if isinstance(data, dict) and "bodyTemplate" not in data:
+        preset = body_templates.PRESETS.get(data.get("type"))
+        if preset:
+            data = {**data, "bodyTemplate": preset}
     clean = validate(data)
     _claim_room(org_id)
     secret = generate_secret()

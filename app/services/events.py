@@ -22,6 +22,8 @@ class EventError(ValueError):
 
 def validate(event_type, data):
     """Raise EventError unless the type is in the catalog and data is a JSON object."""
+    if event_type is None or event_type == "":
+        raise EventError("eventType is required", "eventType")
     if not isinstance(event_type, str) or catalog.get(event_type) is None:
         raise EventError(f"Unknown event type: {event_type!r}", "eventType")
     if not isinstance(data, dict):

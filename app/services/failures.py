@@ -38,8 +38,10 @@ ERROR_CLASSES = {
 }
 
 # The start of each error text the sender records, and its class. The texts are written by
-# services/transport.py (_pin, _describe, _post) and services/deliveries.py (_build_request).
+# services/transport.py (_pin, _describe, _post) and services/deliveries.py (_build_request);
+# a delivery's last error is "HTTP <status>" when the receiver answered with a non-2xx status.
 _ERROR_STARTS = (
+    ("HTTP ", "http"),
     ("Timed out after", "timeout"),
     ("TLS error:", "tls"),
     ("DNS lookup failed", "dns"),

@@ -85,6 +85,21 @@ def parse_moment(text, *, end_of_day=False):
     return moment + timedelta(microseconds=1) if end_of_day else moment
 
 
+def replay_since(text, now=None):
+    """The moment a replay starts from: ISO-8601 (UTC if no offset), not in the future.
+    Raises ValueError with a message meant for the user."""
+    try:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError
+        since = parse_moment(text)
+    except (ValueError, OverflowError):
+        raise ValueError("since must be an ISO-8601 date-time, e.g. 2025-01-15T14:30:00Z") \
+            from None
+    if since > (now or datetime.now(UTC)):
+        raise ValueError("since must not be in the future: nothing was delivered after now")
+    return since
+
+
 def read_filters(org_id, args):
     """Read from/to/eventType/status/webhook/q from a mapping; returns (HistoryFilters, errors)
     where invalid values are left out of the filters and explained in `errors`."""

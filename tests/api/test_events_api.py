@@ -129,3 +129,11 @@ def test_catalog_lists_each_type_with_its_schema(api):
         validator = Draft202012Validator(item["schema"])
         assert validator.is_valid(item["sample"]), item["type"]
         assert not validator.is_valid({}), item["type"]
+
+
+def test_post_events_without_event_type_says_it_is_required(app, api, org):
+    for body in ({"data": {}}, {"eventType": None, "data": {}}, {"eventType": "", "data": {}}):
+        response = api.post("/events", json=body)
+        assert response.status_code == 422
+        assert response.json["error"]["message"] == "eventType is required"
+        assert response.json["error"]["fields"] == {"eventType": "eventType is required"}

@@ -82,7 +82,8 @@ def test_one_delivery_with_its_attempts(api, endpoint):
         "number": 1, "trigger": "auto", "startedAt": body["attemptList"][0]["startedAt"],
         "durationMs": 12, "requestHeaders": {"X-Hookline-Signature": "••••"},
         "requestBody": '{"a":1}', "responseStatus": 500, "responseHeaders": {},
-        "responseBody": "boom", "error": "HTTP 500",
+        "responseBody": "boom", "error": "HTTP 500", "errorClass": "http",
+        "requestUrl": None, "remoteAddress": None,
     }]
 
 
@@ -187,3 +188,65 @@ def test_export_csv_streams_rows_with_a_dated_attachment(api, endpoint):
     assert len(rows) == 2 and rows[1][9] == "'=cmd|' /C calc'!A0"
     entry = AuditEntry.query.filter_by(action="delivery.export").one()
     assert entry.details == {"filters": {"status": "failed"}}
+
+
+def test_q_searches_the_list_and_the_export_alike(api, org, endpoint):
+    other = factories.make_endpoint(org, "Slack #appsec")
+    mine = factories.make_delivery(endpoint, "failed")
+    theirs = factories.make_delivery(other, "failed")
+    by_event = api.get(f"/webhook-deliveries?q={theirs.event_id}").get_json()
+    assert [d["id"] for d in by_event["data"]] == [theirs.id]
+    by_id = api.get(f"/webhook-deliveries?q={mine.id}").get_json()
+    assert [d["id"] for d in by_id["data"]] == [mine.id]
+    by_name = api.get("/webhook-deliveries", query_string={"q": "#APPSEC"}).get_json()
+    assert [d["id"] for d in by_name["data"]] == [theirs.id]
+    exported = api.get("/webhook-deliveries/export.csv", query_string={"q": "primary"})
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert [row["id"] for row in rows] == [mine.id]
+    entry = AuditEntry.query.filter_by(action="delivery.export").one()
+    assert entry.details == {"filters": {"query": "primary"}}
+    too_long = api.get("/webhook-deliveries", query_string={"q": "x" * 201})
+    assert too_long.status_code == 422
+    assert too_long.get_json()["error"]["fields"] == {
+        "q": "The search text must be at most 200 characters"}
+
+
+def test_stats_take_a_range(api, org):
+    endpoint = factories.make_endpoint(org, "Ranged")
+    delivery = factories.make_delivery(endpoint, "delivered", created_at=utcnow())
+    factories.make_attempt(delivery, succeeded=True, started_at=utcnow(), duration_ms=120,
+                           response_status=200)
+    day = api.get(f"/webhooks/{endpoint.id}/stats?range=24h").get_json()
+    window = day["window"]
+    assert window["range"] == "24h" and len(window["series"]) == 24
+    assert (window["calls"], window["successful"], window["deliveries"]) == (1, 1, 1)
+    assert window["latencyMs"] == {"p50": 120, "p95": 120, "sample": 1, "capped": False}
+    month = api.get(f"/webhooks/{endpoint.id}/stats?range=30d").get_json()
+    assert len(month["daily"]) == 30 and len(month["window"]["series"]) == 30
+    assert len(api.get(f"/webhooks/{endpoint.id}/stats").get_json()["daily"]) == 14
+    for bad in ("1y", "14", "all"):
+        response = api.get(f"/webhooks/{endpoint.id}/stats?range={bad}")
+        assert response.status_code == 422
+        assert response.get_json()["error"]["fields"] == {
+            "range": "range must be one of 24h, 7d, 14d, 30d"}
+
+
+def test_replay_refuses_a_time_in_the_future(api, endpoint):
+    later = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = api.post(f"/webhooks/{endpoint.id}/replay", json={"since": later})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["since"] == (
+        "since must not be in the future: nothing was delivered after now")
+
+
+def test_delivery_detail_says_what_comes_next_and_classifies_errors(api, org, endpoint):
+    endpoint.is_active = False
+    delivery = factories.make_delivery(endpoint, "failed", attempt_count=1,
+                                       next_attempt_at=utcnow() - timedelta(minutes=1))
+    factories.make_attempt(delivery, number=1, started_at=utcnow(), error="Connection refused",
+                           request_url=endpoint.url, remote_address="203.0.113.7")
+    body = api.get(f"/webhook-deliveries/{delivery.id}").get_json()
+    assert body["nextAttempt"]["kind"] == "held_paused" and body["nextAttempt"]["at"] is None
+    attempt = body["attemptList"][0]
+    assert attempt["errorClass"] == "connect"
+    assert (attempt["requestUrl"], attempt["remoteAddress"]) == (endpoint.url, "203.0.113.7")

@@ -325,3 +325,14 @@ def test_every_blocked_address_spelling_is_422_through_the_api(api, host):
     assert response.status_code == 422
     assert "blocked address" in response.get_json()["error"]["fields"]["url"]
     assert db.session.execute(select(Endpoint)).first() is None
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams", "pagerduty", "splunk"])
+def test_a_typed_endpoint_without_a_body_gets_its_types_preset(api, kind):
+    from app.services.body_templates import PRESETS
+
+    created = create(api, type=kind)
+    assert created["bodyTemplate"] == PRESETS[kind]
+    chosen = create(api, type=kind, bodyTemplate=None)
+    assert chosen["bodyTemplate"] is None
+    assert create(api, type="jira")["bodyTemplate"] is None

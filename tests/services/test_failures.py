@@ -25,6 +25,7 @@ from app.services.failures import ERROR_CLASSES, error_class
      "template"),
     ("Signing secret cannot be decrypted: check WEBHOOK_ENCRYPTION_KEY", None, "secret"),
     ("Something nobody expected", None, "other"),
+    ("HTTP 503", 503, "http"),
     (None, 500, "http"),
     (None, 404, "http"),
     (None, 199, "http"),
