@@ -73,6 +73,12 @@ def create_app(config=None):
 
     app.register_blueprint(ops_bp)
     csrf.exempt(api_bp)
+    if app.config["HOOKLINE_ENV"] == "development":
+        # A local receiver for the demo endpoints; never part of a production app.
+        from .demo_receiver import bp as demo_receiver_bp
+
+        app.register_blueprint(demo_receiver_bp)
+        csrf.exempt(demo_receiver_bp)
 
     from .templating import init_templating
 

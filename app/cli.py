@@ -1,5 +1,8 @@
 """Flask CLI commands: organizations, users, tokens, events, demo data, key changes."""
+import os
+
 import click
+from flask import current_app
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -87,14 +90,21 @@ def init_cli(app):
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
-    def demo(if_empty):
+    @click.option("--receiver-url", default=None,
+                  help="Where the demo endpoints deliver (default in development: Hookline's "
+                       "own /demo-receiver on PORT).")
+    def demo(if_empty, receiver_url):
         """Load demo data; prints the admin login and an API token."""
         if if_empty and db.session.execute(select(func.count(User.id))).scalar():
             click.echo("Database already has users; demo data not loaded.")
             return
-        from .demo import load_demo
+        from .demo import demo_receiver_url, load_demo
 
-        result = load_demo()
+        config = current_app.config
+        if receiver_url is None and config["HOOKLINE_ENV"] == "development" and (
+                config["WEBHOOK_ALLOW_HTTP"] and config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]):
+            receiver_url = demo_receiver_url(os.environ.get("PORT") or "5000")
+        result = load_demo(receiver_url)
         click.echo(f"Organization: {result['org_id']}")
         click.echo(f"Admin login: {result['email']} / {result['password']}")
         click.echo(f"Viewer login: {result['viewer_email']} / {result['password']}")

@@ -1,9 +1,12 @@
 """Settings from the environment (a `.env` file may supply them), with typed defaults."""
+import json
 import os
 from pathlib import Path
 
 from dotenv import load_dotenv
 from limits import parse_many
+from redis import Redis
+from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -11,6 +14,10 @@ INSTANCE = ROOT / "instance"
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 # Keys shorter than this are refused in production: a guessable key forges any session.
 MIN_KEY_LENGTH = 32
+# What `make run` records for commands started in other shells while it runs (its embedded
+# Redis is on a port of its own choosing): these settings only, never a secret.
+RUN_SETTINGS = ("REDIS_URL", "HOOKLINE_ENV", "WEBHOOK_ALLOW_HTTP",
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS")
 
 
 class SettingError(ValueError):
@@ -67,15 +74,65 @@ def _database_url():
     return url
 
 
+def run_file():
+    """The file `make run` records its settings in (HOOKLINE_RUN_FILE, default in instance/)."""
+    return Path(os.environ.get("HOOKLINE_RUN_FILE") or INSTANCE / "devrun.json")
+
+
+def record_run_settings(values):
+    """Called by `make run`: record RUN_SETTINGS for commands in other shells."""
+    path = run_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({key: values[key] for key in RUN_SETTINGS if key in values}))
+
+
+def clear_run_settings(redis_url):
+    """Called by `make run` on exit: forget the record if it is still this run's."""
+    path = run_file()
+    try:
+        if json.loads(path.read_text()).get("REDIS_URL") == redis_url:
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def running_settings():
+    """The settings a running `make run` recorded, or {} when none is running: a record
+    whose Redis does not answer is left over from a run that ended."""
+    try:
+        values = json.loads(run_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(values, dict) or not isinstance(values.get("REDIS_URL"), str):
+        return {}
+    try:
+        client = Redis.from_url(values["REDIS_URL"], socket_connect_timeout=0.3,
+                                socket_timeout=0.3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (RedisError, ValueError, OSError):
+        return {}
+    return {key: str(values[key]) for key in RUN_SETTINGS if key in values}
+
+
 def load_settings():
-    """Read every setting from the environment; returns a dict for app.config."""
+    """Read every setting from the environment; returns a dict for app.config.
+
+    Without REDIS_URL, a command started while `make run` is up uses the settings it
+    recorded (its embedded Redis, development, the local-receiver allowances); anything in
+    the environment or `.env` still wins.
+    """
     load_dotenv(ROOT / ".env", override=False)
-    env = os.environ.get("HOOKLINE_ENV") or "production"
+    running = {} if os.environ.get("REDIS_URL") else running_settings()
+    env = os.environ.get("HOOKLINE_ENV") or running.get("HOOKLINE_ENV") or "production"
     if env not in ("production", "development"):
         raise SettingError(f"HOOKLINE_ENV must be production or development, got {env!r}")
     # The development key is only a placeholder: check_settings() refuses it in production.
     secret_key = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    redis_url = (os.environ.get("REDIS_URL") or running.get("REDIS_URL")
+                 or "redis://127.0.0.1:6379/0")
     return {
         "HOOKLINE_ENV": env,
         "SECRET_KEY": secret_key,
@@ -106,8 +163,11 @@ def load_settings():
         "WEBHOOK_ENCRYPTION_KEY_OLD": os.environ.get("WEBHOOK_ENCRYPTION_KEY_OLD", ""),
         "WEBHOOK_MAX_BODY_BYTES": _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
         "WEBHOOK_TEST_COOLDOWN_SECONDS": _int("WEBHOOK_TEST_COOLDOWN_SECONDS", 5, minimum=0),
-        "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP"),
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS"),
+        "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP",
+                                    running.get("WEBHOOK_ALLOW_HTTP") == "1"),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": _bool(
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS", running.get("WEBHOOK_ALLOW_PRIVATE_TARGETS") == "1"
+        ),
         "WEBHOOK_RETRY_DELAYS_STANDARD": parse_delays(
             "WEBHOOK_RETRY_DELAYS_STANDARD",
             os.environ.get("WEBHOOK_RETRY_DELAYS_STANDARD") or "60,300,1800,7200",

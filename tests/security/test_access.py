@@ -14,9 +14,10 @@ from app.models import AuditEntry, Delivery
 from .. import factories
 from ..reliability.figures import record
 
-# Routes anyone may call: the login form, health, assets and the API description.
+# Routes anyone may call: the login form, health, assets and the API description; in
+# development (as the suite runs) also the demo receiver, which production never serves.
 PUBLIC = {"admin.login", "ops.healthz", "ops.prometheus_metrics", "static", "bootstrap.static",
-          "api.openapi_document"}
+          "api.openapi_document", "demo_receiver.receive", "demo_receiver.about"}
 PAGE_PREFIXES = ("/organization/", "/docs/")
 PAGE_ROOT = {"/", "/logout", "/account", "/account/sign-out-everyone"}
 # Page POSTs every signed-in user may make about their own session and account.
@@ -25,8 +26,8 @@ API_PREFIX = "/api/sch/org/"
 # Page GETs that show a change form or a secret: managers only (admins only for tokens and
 # audit). Viewers may read history, statistics and the CSV export.
 MANAGER_PAGES = {"admin.webhook_new", "admin.webhook_edit", "admin.webhook_delete",
-                 "admin.webhook_secret", "admin.retry_all", "admin.api_tokens",
-                 "admin.audit_page"}
+                 "admin.webhook_secret", "admin.webhook_rotate", "admin.retry_all",
+                 "admin.api_tokens", "admin.audit_page"}
 CHANGE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -68,7 +69,7 @@ def world(app):
         orgs[label] = {
             "org": org, "plain": plain,
             "ids": {"endpoint_id": endpoint.id, "delivery_id": delivery.id,
-                    "token_id": token.id, "filename": "hookline.css"},
+                    "token_id": token.id, "filename": "hookline.css", "name": "slack"},
             "admin": factories.make_user(org, "admin"),
             "viewer": factories.make_user(org, "viewer"),
         }
