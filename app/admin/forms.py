@@ -83,8 +83,11 @@ class EndpointForm(FlaskForm):
     ordered = BooleanField("Ordered delivery")
     is_active = BooleanField("Active", default=True)
     discard_held = BooleanField("Discard held deliveries when resuming")
+    # The buttons that re-render the form without saving; Enter in a field still saves
+    # (the form template puts a Save button first).
     add_header = SubmitField("Add header")
     add_condition = SubmitField("Add condition")
     check_filter = SubmitField("Check against samples")
     apply_template = SubmitField("Apply template for type")
+    preview = SubmitField("Preview with samples")
     save = SubmitField("Save")

@@ -15,13 +15,22 @@ from redis.exceptions import RedisError
 from .. import catalog
 from ..auth import admin_required, current_org_id, manager_required, principal
 from ..downloads import csv_download
-from ..models import DELIVERY_STATUSES
-from ..services import audit, audit_log, deliveries, endpoints, export, history, stats
+from ..models import DELIVERY_STATUSES, utcnow
+from ..services import (
+    audit,
+    audit_log,
+    deliveries,
+    endpoints,
+    export,
+    history,
+    next_attempt,
+    stats,
+)
 from . import bp
 from .forms import ConfirmForm
 from .navigation import local_path
 
-FILTER_NAMES = ("from", "to", "eventType", "status", "webhook")
+FILTER_NAMES = ("q", "from", "to", "eventType", "status", "webhook")
 
 
 def _filter_args():
@@ -50,6 +59,7 @@ def history_page():
     return render_template(
         "admin/history.html",
         rows=rows,
+        upcoming={row.id: next_attempt.explain(row, row.endpoint) for row in rows},
         next_cursor=next_cursor,
         errors=errors,
         args=_filter_args(),
@@ -83,6 +93,7 @@ def delivery_detail(delivery_id):
         "admin/delivery.html",
         delivery=delivery,
         attempts=history.attempts_of(delivery),
+        upcoming=next_attempt.explain(delivery, delivery.endpoint),
         retryable=history.RETRYABLE,
         form=ConfirmForm(),
     )
@@ -145,13 +156,18 @@ def retry_all():
 @login_required
 def endpoint_deliveries(endpoint_id):
     endpoint = _live_endpoint_or_404(endpoint_id)
+    return _deliveries_page(endpoint, ConfirmForm())
+
+
+def _deliveries_page(endpoint, form, replay_error=None):
     return render_template(
         "admin/deliveries.html",
         endpoint=endpoint,
         rows=history.recent_attempts(current_org_id(), endpoint.id),
-        form=ConfirmForm(),
-        replay_error=None,
-    )
+        form=form,
+        replay_error=replay_error,
+        now_utc=utcnow().strftime("%Y-%m-%dT%H:%M"),
+    ), 422 if replay_error else 200
 
 
 @bp.post("/organization/webhooks/<endpoint_id>/replay")
@@ -161,19 +177,16 @@ def replay_endpoint(endpoint_id):
     org_id = current_org_id()
     endpoint = _live_endpoint_or_404(endpoint_id)
     form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _deliveries_page(endpoint, form, "The form expired; please try again.")
     since_text = request.form.get("since", "")
     try:
-        since = history.parse_moment(since_text) if since_text.strip() else None
-    except (ValueError, OverflowError):
-        since = None
-    if since is None or not form.validate_on_submit():
-        return render_template(
-            "admin/deliveries.html",
-            endpoint=endpoint,
-            rows=history.recent_attempts(org_id, endpoint.id),
-            form=form,
-            replay_error="Choose the date and time to replay from (UTC).",
-        ), 422
+        since = history.replay_since(since_text)
+    except history.FutureTimeError:
+        return _deliveries_page(endpoint, form, "Choose a time in the past: nothing was "
+                                                "delivered after now.")
+    except ValueError:
+        return _deliveries_page(endpoint, form, "Choose the date and time to replay from (UTC).")
     count = deliveries.replay(org_id, endpoint.id, since)
     audit.record(org_id, principal(), "endpoint.replay", "endpoint", endpoint.id,
                  {"name": endpoint.name, "since": since.isoformat(), "count": count})
@@ -182,16 +195,28 @@ def replay_endpoint(endpoint_id):
     return redirect(url_for("admin.endpoint_deliveries", endpoint_id=endpoint.id))
 
 
+def range_or_default():
+    """The statistics range asked for in the query, or the default with a message saying so."""
+    try:
+        return stats.parse_range(request.args.get("range"))
+    except stats.RangeError as exc:
+        flash(f"{exc}; showing the {stats.RANGE_LABELS[stats.DEFAULT_RANGE]}.", "warning")
+        return stats.DEFAULT_RANGE
+
+
 @bp.get("/organization/webhooks/stats")
 @login_required
 def stats_page():
     org_id = current_org_id()
     endpoints = history.live_endpoints(org_id)
+    window = stats.window(range_or_default())
     return render_template(
         "admin/stats.html",
         endpoints=endpoints,
-        figures=stats.endpoint_stats(endpoints),
-        organization=stats.organization_daily(org_id),
+        window=window,
+        counters=stats.endpoint_stats(endpoints, days=1),
+        figures=stats.range_stats(endpoints, window),
+        organization=stats.organization_series(org_id, window),
     )
 
 
@@ -209,5 +234,5 @@ def audit_page():
             if request.args.get(name)}
     return render_template(
         "admin/audit.html", rows=rows, next_before=next_before, errors=errors, args=args,
-        actions=audit_log.actions(org_id),
+        actions=audit_log.actions(org_id), targets=audit_log.target_names(org_id, rows),
     )

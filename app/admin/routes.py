@@ -1,10 +1,19 @@
 """Admin pages: login, logout, the signed-in user's account, API tokens."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 
 from ..auth import admin_required, current_org_id, principal, start_session
 from ..extensions import limiter
-from ..services import accounts, audit, events, tokens
+from ..services import accounts, audit, crypto, events, tokens
 from . import bp
 from .forms import ConfirmForm, LoginForm, PasswordForm, TokenForm
 from .navigation import local_path
@@ -88,15 +97,19 @@ def index():
     return redirect(url_for("admin.webhooks"))
 
 
+NEW_TOKEN_KEY = "new_api_token"
+
+
 @bp.route("/organization/tokens", methods=["GET", "POST"])
 @login_required
 @admin_required
 def api_tokens():
+    """Create (post/redirect/get: the new token is shown once, on the GET after the create,
+    carried in the session encrypted), list and revoke API tokens."""
     form = TokenForm()
-    new_token = None
     if form.validate_on_submit():
         try:
-            token, new_token = tokens.create_token(
+            token, plaintext = tokens.create_token(
                 current_org_id(), form.name.data, created_by_id=current_user.id
             )
         except tokens.TokenError as exc:
@@ -104,14 +117,22 @@ def api_tokens():
         else:
             audit.record(current_org_id(), principal(), "token.create", "token", token.id,
                          {"name": token.name})
-            form = TokenForm(formdata=None)
-    return render_template(
+            session[NEW_TOKEN_KEY] = {"id": token.id, "token": crypto.encrypt(plaintext)}
+            return redirect(url_for("admin.api_tokens"))
+    new_token = None
+    shown = session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+    if shown:
+        new_token = {"id": shown["id"], "token": crypto.decrypt(shown["token"])}
+    response = make_response(render_template(
         "admin/tokens.html",
         form=form,
         new_token=new_token,
         tokens=tokens.list_tokens(current_org_id()),
         revoke_form=ConfirmForm(),
-    )
+        org_id=current_org_id(),
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/organization/tokens/<int:token_id>/revoke")

@@ -1,4 +1,5 @@
-"""Admin pages for endpoints: list, add (secret shown once), edit, pause/resume, rotate, delete."""
+"""Admin pages for endpoints: list, overview, add (secret shown once), edit, template preview,
+pause/resume, rotate, delete."""
 from flask import (
     abort,
     current_app,
@@ -6,6 +7,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -15,13 +17,25 @@ from wtforms.fields.choices import SelectChoice
 from .. import catalog
 from ..auth import current_org_id, manager_required, principal
 from ..models import ENDPOINT_TYPES
-from ..services import body_templates, crypto, endpoints, events, payload_filters
+from ..services import (
+    body_templates,
+    crypto,
+    docs,
+    endpoints,
+    events,
+    history,
+    payload_filters,
+    stats,
+)
 from . import bp
 from .forms import ConfirmForm, EndpointForm
+from .history import range_or_default
+from .navigation import local_path
 
 EMPTY_HEADER_ROWS = 2
 EMPTY_FILTER_ROWS = 2
 REVEAL_KEY = "reveal_secret"
+RECENT_ATTEMPTS = 10
 # JSON field names of the service → the form's field names.
 FORM_FIELDS = {"bodyTemplate": "body_template", "retryPolicy": "retry_policy",
                "isActive": "is_active", "rateLimit": "rate_limit"}
@@ -146,7 +160,8 @@ def _show_errors(form, exc):
         if name in form:
             form[name].errors = [*form[name].errors, message]
     for index, message in exc.header_rows.items():
-        row = form.headers[index].form.name
+        part = "value" if index in exc.header_value_rows else "name"
+        row = form.headers[index].form[part]
         row.errors = [*row.errors, message]
     rows = [index for index, _condition in _filter_rows(form)]
     for index, message in exc.filter_rows.items():
@@ -161,8 +176,10 @@ def _show_errors(form, exc):
 
 
 def _handle_buttons(form):
-    """Add header, Add condition, Check against samples and Apply template re-render the
-    form without saving; True if one did."""
+    """Add header, Add condition, Check against samples, Apply template and Preview re-render
+    the form without saving; True if one did."""
+    if form.preview.data:
+        return True
     if form.add_header.data:
         _append_row(form.headers)
         return True
@@ -188,11 +205,16 @@ def _render_form(form, endpoint=None, unplaced=None, status=200, form_error=None
         saved_masks = {item["name"]: item["value"] for item in endpoints.masked_headers(endpoint)}
         if not _shown_active(endpoint):
             held = endpoints.held_count(endpoint)
+    preview = None
+    if form.preview.data:
+        preview = body_templates.preview(form.body_template.data, form.events.data or [],
+                                         current_org_id())
     return render_template(
         "admin/webhook_form.html",
         form=form,
         endpoint=endpoint,
         status=endpoints.health_status(endpoint) if endpoint else None,
+        status_labels=endpoints.STATUS_LABELS,
         areas=catalog.by_area(),
         presets=body_templates.PRESETS,
         placeholders=body_templates.PLACEHOLDERS,
@@ -203,7 +225,7 @@ def _render_form(form, endpoint=None, unplaced=None, status=200, form_error=None
         verdicts=endpoints.sample_verdicts(current_org_id(), _form_data(form), endpoint),
         form_error=form_error,
         invalid=status == 422,
-        rotate_form=ConfirmForm(),
+        preview=preview,
     ), status
 
 
@@ -230,7 +252,6 @@ def webhook_secret(endpoint_id):
         "admin/webhook_secret.html", endpoint=endpoint, secret=secret,
         rotated=bool(reveal and reveal.get("rotated")),
         grace_hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"],
-        rotate_form=ConfirmForm(),
     ))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -248,7 +269,81 @@ def webhooks():
         stopped=[endpoint for endpoint in found if endpoints.stopped_automatically(endpoint)],
         status_labels=endpoints.STATUS_LABELS,
         type_labels=endpoints.TYPE_LABELS,
+        shown_active={endpoint.id: _shown_active(endpoint) for endpoint in found},
     )
+
+
+@bp.get("/organization/webhooks/<endpoint_id>")
+@login_required
+def webhook_overview(endpoint_id):
+    endpoint = _endpoint_or_404(endpoint_id)
+    org_id = current_org_id()
+    window = stats.window(range_or_default())
+    status = endpoints.health_status(endpoint)
+    return render_template(
+        "admin/webhook_overview.html",
+        endpoint=endpoint,
+        status=status,
+        status_labels=endpoints.STATUS_LABELS,
+        type_labels=endpoints.TYPE_LABELS,
+        shown_active=_shown_active(endpoint),
+        held=0 if _shown_active(endpoint) else endpoints.held_count(endpoint),
+        headers=endpoints.masked_headers(endpoint),
+        projects=dict(history.project_names(org_id, endpoint.projects or [])),
+        rotating=endpoints.rotation_in_progress(endpoint),
+        policy=next(policy for policy in docs.retry_policies(current_app.config)
+                    if policy["name"] == endpoint.retry_policy),
+        window=window,
+        counters=stats.endpoint_stats([endpoint], days=1)[endpoint.id],
+        figures=stats.range_stats([endpoint], window, with_latency=True)[endpoint.id],
+        attempts=history.recent_attempts(org_id, endpoint.id, RECENT_ATTEMPTS),
+        form=ConfirmForm(),
+    )
+
+
+def _active_message(endpoint, was_shown_active, held, discarded):
+    """What a save that may have paused or resumed the endpoint tells the user."""
+    if not was_shown_active and _shown_active(endpoint):
+        verb = "discarded" if discarded else "sent, oldest first"
+        return f"Resumed: {held} held deliveries {verb}."
+    if was_shown_active and not endpoint.is_active:
+        return "Paused: new deliveries are held until you resume."
+    return ""
+
+
+def _switch_active(endpoint_id, active):
+    """Pause (active False) or resume an endpoint from a button; back to the page it was on."""
+    endpoint = _endpoint_or_404(endpoint_id)
+    fallback = url_for("admin.webhook_overview", endpoint_id=endpoint.id)
+    target = local_path(request.form.get("next", ""), fallback)
+    if not ConfirmForm().validate_on_submit():
+        flash("The form expired; please try again.", "danger")
+        return redirect(target)
+    was_shown_active = _shown_active(endpoint)
+    if active == was_shown_active:
+        flash(f"“{endpoint.name}” is already {'active' if active else 'paused'}.", "info")
+        return redirect(target)
+    held = 0 if was_shown_active else endpoints.held_count(endpoint)
+    discard = active and request.form.get("discard_held") == "y"
+    endpoints.update_endpoint(current_org_id(), principal(), endpoint, {"isActive": active},
+                              discard_held=discard)
+    flash(f"“{endpoint.name}”: " + _active_message(endpoint, was_shown_active, held, discard),
+          "success")
+    return redirect(target)
+
+
+@bp.post("/organization/webhooks/<endpoint_id>/pause")
+@login_required
+@manager_required
+def webhook_pause(endpoint_id):
+    return _switch_active(endpoint_id, False)
+
+
+@bp.post("/organization/webhooks/<endpoint_id>/resume")
+@login_required
+@manager_required
+def webhook_resume(endpoint_id):
+    return _switch_active(endpoint_id, True)
 
 
 @bp.route("/organization/webhooks/new", methods=["GET", "POST"])
@@ -272,6 +367,9 @@ def webhook_new():
         return _render_form(form, unplaced=_show_errors(form, exc), status=422)
     except endpoints.EndpointLimitReached as exc:
         return _render_form(form, form_error=str(exc), status=422)
+    warning = _template_warning(endpoint)
+    if warning:
+        flash(warning, "warning")
     return _reveal_secret(endpoint, secret, rotated=False)
 
 
@@ -295,26 +393,43 @@ def webhook_edit(endpoint_id):
                                   discard_held=bool(form.discard_held.data))
     except endpoints.EndpointInvalid as exc:
         return _render_form(form, endpoint, unplaced=_show_errors(form, exc), status=422)
-    message = f"Saved “{endpoint.name}”."
-    if not was_shown_active and _shown_active(endpoint):
-        verb = "discarded" if form.discard_held.data else "sent, oldest first"
-        message += f" Resumed: {held} held deliveries {verb}."
-    elif was_shown_active and not endpoint.is_active:
-        message += " Paused: new deliveries are held until you resume."
-    flash(message, "success")
+    message = f"Saved “{endpoint.name}”. " + _active_message(
+        endpoint, was_shown_active, held, bool(form.discard_held.data))
+    warning = _template_warning(endpoint)
+    flash(message.strip(), "success")
+    if warning:
+        flash(warning, "warning")
     return redirect(url_for("admin.webhooks"))
 
 
-@bp.post("/organization/webhooks/<endpoint_id>/rotate")
+def _template_warning(endpoint):
+    """A note when the saved body template reads data fields some samples do not have."""
+    if not endpoint.body_template:
+        return None
+    gaps = body_templates.missing_fields(endpoint.body_template, endpoint.events or [])
+    if not gaps:
+        return None
+    return "The body template reads fields some events do not have; they render empty: " + \
+        "; ".join(f"{field} ({', '.join(types)})" for field, types in gaps.items()) + "."
+
+
+@bp.route("/organization/webhooks/<endpoint_id>/rotate", methods=["GET", "POST"])
 @login_required
 @manager_required
 def webhook_rotate(endpoint_id):
+    """Rotate the signing secret, after a confirmation on a page of its own."""
     endpoint = _endpoint_or_404(endpoint_id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        secret = endpoints.rotate_secret(current_org_id(), principal(), endpoint)
+        return _reveal_secret(endpoint, secret, rotated=True)
+    if request.method == "POST":
         flash("The form expired; please try again.", "danger")
-        return redirect(url_for("admin.webhook_edit", endpoint_id=endpoint.id))
-    secret = endpoints.rotate_secret(current_org_id(), principal(), endpoint)
-    return _reveal_secret(endpoint, secret, rotated=True)
+    return render_template(
+        "admin/webhook_rotate.html", endpoint=endpoint, form=form,
+        rotating=endpoints.rotation_in_progress(endpoint),
+        grace_hours=current_app.config["WEBHOOK_SECRET_GRACE_HOURS"],
+    )
 
 
 @bp.route("/organization/webhooks/<endpoint_id>/delete", methods=["GET", "POST"])

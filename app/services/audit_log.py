@@ -2,18 +2,21 @@
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AuditEntry
+from ..models import ApiToken, AuditEntry, Endpoint
 from .history import parse_moment
 
 PAGE_SIZE = 50
+MAX_FILTER = 254
 
 
 def read_filters(args):
     """action, actor, from, to from a mapping; returns (filters dict, errors dict)."""
     filters, errors = {}, {}
     for name in ("action", "actor"):
-        value = (args.get(name) or "").replace("\x00", "").strip()[:254]
-        if value:
+        value = (args.get(name) or "").replace("\x00", "").strip()
+        if len(value) > MAX_FILTER:
+            errors[name] = f"{name!r} must be at most {MAX_FILTER} characters"
+        elif value:
             filters[name] = value
     for name, end_of_day in (("from", False), ("to", True)):
         text = (args.get(name) or "").strip()
@@ -33,6 +36,30 @@ def actions(org_id):
         .order_by(AuditEntry.action)
     )
     return db.session.execute(statement).scalars().all()
+
+
+def target_names(org_id, rows):
+    """{(target type, target id): name} for the endpoints and tokens the rows point at, so the
+    page names them instead of showing raw ids (two queries at most)."""
+    wanted = {}
+    for row in rows:
+        if row.target_type in ("endpoint", "token") and row.target_id:
+            wanted.setdefault(row.target_type, set()).add(row.target_id)
+    names = {}
+    if wanted.get("endpoint"):
+        found = db.session.execute(
+            select(Endpoint.id, Endpoint.name, Endpoint.deleted_at)
+            .where(Endpoint.org_id == org_id, Endpoint.id.in_(wanted["endpoint"]))
+        ).all()
+        names.update({("endpoint", row.id): (row.name, row.deleted_at is None) for row in found})
+    token_ids = [int(i) for i in wanted.get("token", ()) if i.isdigit() and len(i) < 18]
+    if token_ids:
+        found = db.session.execute(
+            select(ApiToken.id, ApiToken.name)
+            .where(ApiToken.org_id == org_id, ApiToken.id.in_(token_ids))
+        ).all()
+        names.update({("token", str(row.id)): (row.name, False) for row in found})
+    return names
 
 
 def entries(org_id, filters, before_id=None, limit=PAGE_SIZE):

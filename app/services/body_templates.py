@@ -206,3 +206,46 @@ def check_against_samples(template, event_types, max_bytes=DEFAULT_MAX_BODY_BYTE
             render(template, sample_payload(event_type), max_bytes)
         except BodyTemplateError as exc:
             raise BodyTemplateError(f"{exc} (for the {event_type} sample)") from None
+
+
+def data_fields(template):
+    """The data.… placeholders of a template, in order, each once."""
+    return list(dict.fromkeys(
+        match.group(1) for match in _PLACEHOLDER.finditer(template or "")
+        if match.group(1).startswith("data.")
+    ))
+
+
+def missing_fields(template, event_types):
+    """{placeholder: [event types whose sample lacks it]} for the data fields the template
+    reads: they render as null (or empty text) for those events."""
+    gaps = {}
+    for name in data_fields(template):
+        for event_type in event_types:
+            if _value(name, sample_payload(event_type)) is None:
+                gaps.setdefault("{{" + name + "}}", []).append(event_type)
+    return gaps
+
+
+def preview(template, event_types, org_id):
+    """What each subscribed event type's sample sends: [(type, JSON text or None, error or
+    None, [placeholders its sample lacks])]. A blank template previews the default payload."""
+    results = []
+    for event_type in event_types:
+        if catalog.get(event_type) is None:
+            continue
+        payload = sample_payload(event_type, org_id)
+        if not (template or "").strip():
+            results.append((event_type, json.dumps(payload, indent=2, ensure_ascii=False),
+                            None, []))
+            continue
+        try:
+            rendered = json.dumps(json.loads(render(template, payload)), indent=2,
+                                  ensure_ascii=False)
+        except BodyTemplateError as exc:
+            results.append((event_type, None, str(exc), []))
+            continue
+        missing = [field for field, types in missing_fields(template, [event_type]).items()
+                   if types]
+        results.append((event_type, rendered, None, missing))
+    return results

@@ -67,13 +67,16 @@ READ_ONLY = (
 
 class EndpointInvalid(ValueError):
     """Validation failed; `fields` maps JSON field names to messages, `header_rows`
-    maps a header's index to its message, `filter_rows` a payload filter condition's."""
+    maps a header's index to its message, `header_value_rows` holds the header indexes whose
+    message is about the value (the others are about the name), `filter_rows` maps a payload
+    filter condition's index to its message."""
 
-    def __init__(self, fields, header_rows=None, filter_rows=None):
+    def __init__(self, fields, header_rows=None, filter_rows=None, header_value_rows=()):
         super().__init__("; ".join(f"{name}: {message}" for name, message in fields.items()))
         self.fields = fields
         self.header_rows = header_rows or {}
         self.filter_rows = filter_rows or {}
+        self.header_value_rows = set(header_value_rows)
 
 
 class EndpointLimitReached(ValueError):
@@ -231,26 +234,28 @@ def _url(value):
 
 
 def _header_problem(name, value):
+    """What is wrong with one header, as ("name" or "value", message), or None."""
     if not name:
-        return "Header name is required"
+        return "name", "Header name is required"
     if not _TOKEN.match(name):
-        return f"Header name {name!r} is not valid: use letters, digits and !#$%&'*+-.^_`|~"
+        return "name", f"Header name {name!r} is not valid: use letters, digits and " \
+                       "!#$%&'*+-.^_`|~"
     lowered = name.lower()
     if lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES) or lowered.startswith(
         current_app.config["WEBHOOK_HEADER_PREFIX"].lower() + "-"
     ):
-        return f"Header {name} is set by Hookline and cannot be overridden"
+        return "name", f"Header {name} is set by Hookline and cannot be overridden"
     if any(char in value for char in "\r\n\x00"):
-        return f"Header {name} value must not contain CR, LF or NUL"
+        return "value", f"Header {name} value must not contain CR, LF or NUL"
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:
-        return (f"Header {name} value may only use Latin-1 characters (HTTP header values "
-                "cannot carry others): encode the value, for example as base64")
+        return "value", (f"Header {name} value may only use Latin-1 characters (HTTP header "
+                         "values cannot carry others): encode the value, for example as base64")
     if len(value.encode("utf-8")) > MAX_HEADER_BYTES:
-        return f"Header {name} value must be at most 4 KB"
+        return "value", f"Header {name} value must be at most 4 KB"
     if not value:
-        return f"Header {name} needs a value"
+        return "value", f"Header {name} needs a value"
     return None
 
 
@@ -261,7 +266,7 @@ def _headers(value, existing):
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise ValueError('Headers must be a list of {"name", "value"} objects')
     saved = dict(existing)
-    clean, rows, seen = [], {}, set()
+    clean, rows, value_rows, seen = [], {}, set(), set()
     for index, item in enumerate(value):
         name, raw = item.get("name"), item.get("value")
         if name is None:
@@ -278,15 +283,17 @@ def _headers(value, existing):
             raw = saved[name]
         problem = _header_problem(name, raw)
         if problem is None and name.lower() in seen:
-            problem = f"Header {name} is listed twice"
+            problem = "name", f"Header {name} is listed twice"
         if problem:
-            rows[index] = problem
+            part, rows[index] = problem
+            if part == "value":
+                value_rows.add(index)
             continue
         seen.add(name.lower())
         clean.append({"name": name, "value": raw})
     if len(clean) > MAX_HEADERS:
         raise ValueError(f"At most {MAX_HEADERS} custom headers are allowed")
-    return clean, rows
+    return clean, rows, value_rows
 
 
 def _body_template(value):
@@ -376,7 +383,7 @@ def validate(data, endpoint=None):
         data = {"type": "other", "retryPolicy": "standard", "isActive": True, **data}
         for required in ("name", "url", "events"):
             data.setdefault(required, None)
-    clean, errors, header_rows, filter_rows = {}, {}, {}, {}
+    clean, errors, header_rows, filter_rows, header_value_rows = {}, {}, {}, {}, set()
     for key in FIELDS:
         if key in data and _unstorable(data[key], allow_nul=key == "headers"):
             errors[key] = "Must be valid text without NUL characters"
@@ -389,7 +396,7 @@ def validate(data, endpoint=None):
     if "headers" in data and "headers" not in errors:
         existing = custom_headers(endpoint) if endpoint is not None else []
         try:
-            clean["headers"], header_rows = _headers(data["headers"], existing)
+            clean["headers"], header_rows, header_value_rows = _headers(data["headers"], existing)
         except ValueError as exc:
             errors["headers"] = str(exc)
         if header_rows:
@@ -404,7 +411,7 @@ def validate(data, endpoint=None):
             filter_rows = exc.rows
     _check_template(clean, errors, endpoint)
     if errors:
-        raise EndpointInvalid(errors, header_rows, filter_rows)
+        raise EndpointInvalid(errors, header_rows, filter_rows, header_value_rows)
     return clean
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import catalog
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, Attempt, Delivery, Endpoint
+from ..models import DELIVERY_STATUSES, Attempt, Delivery, Endpoint, Project
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -85,9 +85,13 @@ def parse_moment(text, *, end_of_day=False):
     return moment + timedelta(microseconds=1) if end_of_day else moment
 
 
+class FutureTimeError(ValueError):
+    """A time that has not come yet where only a past one makes sense."""
+
+
 def replay_since(text, now=None):
     """The moment a replay starts from: ISO-8601 (UTC if no offset), not in the future.
-    Raises ValueError with a message meant for the user."""
+    Raises ValueError (FutureTimeError for a future time) with a message for the user."""
     try:
         if not isinstance(text, str) or not text.strip():
             raise ValueError
@@ -96,7 +100,7 @@ def replay_since(text, now=None):
         raise ValueError("since must be an ISO-8601 date-time, e.g. 2025-01-15T14:30:00Z") \
             from None
     if since > (now or datetime.now(UTC)):
-        raise ValueError("since must not be in the future: nothing was delivered after now")
+        raise FutureTimeError("since must not be in the future: nothing was delivered after now")
     return since
 
 
@@ -245,13 +249,33 @@ def retryable_ids(org_id, filters, after=None, limit=500):
 
 
 def endpoint_choices(org_id):
-    """Every endpoint of the organization for the webhook filter, deleted ones marked."""
+    """Every endpoint of the organization for the webhook filter, deleted ones marked; a
+    name that several endpoints share is followed by each one's URL."""
     rows = db.session.execute(
-        select(Endpoint.id, Endpoint.name, Endpoint.deleted_at)
+        select(Endpoint.id, Endpoint.name, Endpoint.url, Endpoint.deleted_at)
         .where(Endpoint.org_id == org_id)
         .order_by(Endpoint.deleted_at.is_not(None), Endpoint.name)
     ).all()
-    return [(row.id, row.name + (" (deleted)" if row.deleted_at else "")) for row in rows]
+    names = [row.name.lower() for row in rows]
+    choices = []
+    for row in rows:
+        label = row.name
+        if names.count(row.name.lower()) > 1:
+            label += f" · {row.url[:80]}"
+        choices.append((row.id, label + (" (deleted)" if row.deleted_at else "")))
+    return choices
+
+
+def project_names(org_id, external_ids):
+    """[(project id, name)] for these ids of the organization, in the order given; an id
+    not registered (yet) is its own name."""
+    if not external_ids:
+        return []
+    known = dict(db.session.execute(
+        select(Project.external_id, Project.name)
+        .where(Project.org_id == org_id, Project.external_id.in_(list(external_ids)))
+    ).all())
+    return [(external_id, known.get(external_id, external_id)) for external_id in external_ids]
 
 
 def recent_attempts(org_id, endpoint_id, limit=PAGE_SIZE):

@@ -13,6 +13,7 @@ RANGES = ("24h", "7d", "14d", "30d")
 DEFAULT_RANGE = "14d"
 RANGE_LABELS = {"24h": "last 24 hours", "7d": "last 7 days", "14d": "last 14 days",
                 "30d": "last 30 days"}
+SHORT_LABELS = {"24h": "24 h", "7d": "7 days", "14d": "14 days", "30d": "30 days"}
 # Latency percentiles read at most this many of the range's most recent answered calls.
 LATENCY_SAMPLE = 10_000
 
@@ -128,6 +129,10 @@ class Window:
     @property
     def label(self):
         return RANGE_LABELS[self.name]
+
+    @property
+    def short_label(self):
+        return SHORT_LABELS[self.name]
 
     @property
     def days(self):

@@ -17,11 +17,10 @@ document.addEventListener("click", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   const type = document.querySelector("#type");
   const body = document.querySelector("#body_template");
-  const source = document.querySelector("#body-presets");
-  if (!type || !body || !source) {
+  if (!type || !body || !body.dataset.presets) {
     return;
   }
-  const presets = JSON.parse(source.textContent);
+  const presets = JSON.parse(body.dataset.presets);
   const isPreset = (text) => Object.values(presets).some((preset) => preset.trim() === text.trim());
   type.addEventListener("change", () => {
     if (body.value.trim() === "" || isPreset(body.value)) {

@@ -35,7 +35,7 @@ def test_sending_shows_status_time_and_response(client, auth, org, admin, receiv
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Delivered" in page
-    assert '<dd class="col-sm-9" data-field="status">202</dd>' in page
+    assert '<dd data-field="status">202</dd>' in page
     assert " ms</dd>" in page
     assert "{&#34;queued&#34;: &#34;yes &lt;b&gt;&#34;}" in page
     sent = receiver.wait_for(1)[0]

@@ -5,14 +5,26 @@ from tests import factories
 
 def test_admin_creates_token_shown_once(client, auth, admin, api):
     auth.login(admin.email)
-    page = client.post("/organization/tokens", data={"name": "CI pipeline"})
+    created = client.post("/organization/tokens", data={"name": "CI pipeline"})
+    # Post/redirect/get: reloading the page that shows the token re-creates nothing.
+    assert created.status_code == 302 and created.headers["Location"] == "/organization/tokens"
+    page = client.get("/organization/tokens")
     text = page.get_data(as_text=True)
-    assert "It will not be shown again" in text
+    assert "It will not be shown again" in text and page.headers["Cache-Control"] == "no-store"
     token = ApiToken.query.filter_by(name="CI pipeline").one()
-    plaintext = text.split('id="new-token" value="')[1].split('"')[0]
+    plaintext = text.split('id="new-token"')[1].split(">")[1].split("<")[0]
     assert plaintext.startswith("hkl_") and token.token_hash != plaintext
+    assert plaintext not in str(client.get_cookie("session").value)
     assert plaintext not in client.get("/organization/tokens").get_data(as_text=True)
+    assert ApiToken.query.filter_by(name="CI pipeline").count() == 1
     assert AuditEntry.query.filter_by(action="token.create").count() == 1
+
+
+def test_tokens_page_shows_the_organization_id_for_the_command_line(client, auth, admin, org):
+    auth.login(admin.email)
+    text = client.get("/organization/tokens").get_data(as_text=True)
+    assert f"flask --app wsgi emit --org {org.id} scan.completed" in text
+    assert 'data-copy="#org-id"' in text
 
 
 def test_admin_revokes_token_and_it_stops_working(client, auth, admin, org):

@@ -57,7 +57,7 @@ def test_add_shows_secret_once_then_list_shows_row(client, auth, org):
     shown = client.get(response.headers["Location"])
     text = shown.get_data(as_text=True)
     assert shown.headers["Cache-Control"] == "no-store"
-    secret = re.search(r'value="(whsec_[^"]+)"', text).group(1)
+    secret = re.search(r'>(whsec_[^<]+)</textarea>', text).group(1)
     assert "It will not be shown again" in text and 'data-copy="#signing-secret"' in text
     # A reload shows no secret and creates nothing.
     reloaded = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -263,8 +263,13 @@ def test_rotate_shows_new_secret_once_and_marks_rotation(client, auth, org):
     login_admin(auth, org)
     endpoint = make(client)
     old = endpoints.signing_secrets(endpoint)[0]
+    # First a page that asks; asking changes nothing.
+    confirm = client.get(f"/organization/webhooks/{endpoint.id}/rotate").get_data(as_text=True)
+    assert "Rotate the signing secret of Ops?" in confirm and "24 hours" in confirm
+    db.session.expire_all()
+    assert endpoints.signing_secrets(db.session.get(Endpoint, endpoint.id)) == [old]
     response = client.post(f"/organization/webhooks/{endpoint.id}/rotate", follow_redirects=True)
-    new = re.search(r'value="(whsec_[^"]+)"', response.get_data(as_text=True)).group(1)
+    new = re.search(r'>(whsec_[^<]+)</textarea>', response.get_data(as_text=True)).group(1)
     assert new != old and "24 hours" in response.get_data(as_text=True)
     db.session.expire_all()
     assert endpoints.signing_secrets(db.session.get(Endpoint, endpoint.id)) == [new, old]
