@@ -230,7 +230,18 @@ def _url(value):
             allow_private=config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
         )
     except url_safety.UrlRejected as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(str(exc) + _DEVELOPMENT_HINTS.get(exc.allowance, "")) from None
+
+
+# What a refused local URL needs, for someone trying Hookline with a receiver on their machine.
+_DEVELOPMENT_HINTS = {
+    url_safety.HTTP_SETTING: f" (a local receiver in development needs "
+                             f"{url_safety.HTTP_SETTING}=1, and "
+                             f"{url_safety.PRIVATE_SETTING}=1 for a loopback or private "
+                             f"address)",
+    url_safety.PRIVATE_SETTING: f" (a local receiver in development needs "
+                                f"{url_safety.PRIVATE_SETTING}=1)",
+}
 
 
 def _header_problem(name, value):

@@ -80,10 +80,17 @@ SPECIAL_PURPOSE = {
 # feff::, ff00::/8 multicast …) is reserved or special, so it is refused by default.
 IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 IPV4_MULTICAST = ipaddress.ip_network("224.0.0.0/4")
+HTTP_SETTING = "WEBHOOK_ALLOW_HTTP"
+PRIVATE_SETTING = "WEBHOOK_ALLOW_PRIVATE_TARGETS"
 
 
 class UrlRejected(ValueError):
-    """A URL or address was refused; the message is meant for the user."""
+    """A URL or address was refused; the message is meant for the user. `allowance` names
+    the development setting that would allow it (None when none would)."""
+
+    def __init__(self, message, allowance=None):
+        super().__init__(message)
+        self.allowance = allowance
 
 
 def _as_ip(ip):
@@ -171,10 +178,11 @@ def resolve_checked(host, port, *, allow_private) -> list[str]:
     literal = _literal_ip(host)
     if literal is not None:
         if not allow_private and is_blocked_ip(literal):
-            raise UrlRejected(BLOCKED_MESSAGE.format(address=_described(literal)))
+            raise UrlRejected(BLOCKED_MESSAGE.format(address=_described(literal)),
+                              PRIVATE_SETTING)
         return [str(literal)]
     if not allow_private and _is_local_name(host):
-        raise UrlRejected(BLOCKED_MESSAGE.format(address=host))
+        raise UrlRejected(BLOCKED_MESSAGE.format(address=host), PRIVATE_SETTING)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
@@ -187,7 +195,8 @@ def resolve_checked(host, port, *, allow_private) -> list[str]:
             if is_blocked_ip(address):
                 raise UrlRejected(
                     f"URL host {host} resolves to a blocked address ({address}): loopback, "
-                    "private, link-local, multicast, unspecified and reserved addresses are refused"
+                    "private, link-local, multicast, unspecified and reserved addresses are "
+                    "refused", PRIVATE_SETTING,
                 )
     return addresses
 
@@ -224,7 +233,7 @@ def validate_url(url, *, allow_http, allow_private) -> str:
     if scheme not in ("http", "https") or not parts.netloc:
         raise UrlRejected("URL must be an absolute https:// URL with a host")
     if scheme == "http" and not allow_http:
-        raise UrlRejected("URL must use HTTPS")
+        raise UrlRejected("URL must use HTTPS", HTTP_SETTING)
     if "@" in parts.netloc:
         raise UrlRejected("URL must not contain a username or password")
     host = parts.hostname or ""

@@ -336,3 +336,17 @@ def test_a_typed_endpoint_without_a_body_gets_its_types_preset(api, kind):
     chosen = create(api, type=kind, bodyTemplate=None)
     assert chosen["bodyTemplate"] is None
     assert create(api, type="jira")["bodyTemplate"] is None
+
+
+@pytest.mark.parametrize(("url", "setting"), [
+    ("http://93.184.215.14/x", "WEBHOOK_ALLOW_HTTP=1"),
+    ("https://127.0.0.1/", "WEBHOOK_ALLOW_PRIVATE_TARGETS=1"),
+    ("https://localhost/", "WEBHOOK_ALLOW_PRIVATE_TARGETS=1"),
+])
+def test_refused_local_urls_name_the_development_setting(api, url, setting):
+    response = api.post("/webhooks", json={"name": "Local", "url": url,
+                                           "events": ["scan.completed"]})
+    assert response.status_code == 422
+    assert setting in response.get_json()["error"]["fields"]["url"]
+    assert "a local receiver in development needs" in response.get_json()["error"]["fields"][
+        "url"]
