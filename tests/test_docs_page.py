@@ -133,3 +133,32 @@ def test_options_are_explained_with_examples_that_say_what_hookline_does(client,
         passes = payload_filters.first_failing(
             payload_filters.clean(conditions), body_templates.sample_payload(event_type)) is None
         assert ("would be delivered" in verdicts[number]) is passes
+
+
+def test_docs_state_the_retention_and_give_testing_tips(client, org, admin, app):
+    app.config["WEBHOOK_RETENTION_DAYS"] = 45
+    page = html.unescape(_docs(client, admin))
+    assert '<strong id="retention-days">45 days</strong>' in page
+    assert "Testing your endpoint" in page
+    for tip in ("Send a sample with", "low-volume project", "success rate",
+                "Alert on failures", f"within {app.config['WEBHOOK_TIMEOUT_SECONDS']} seconds",
+                "WEBHOOK_ALLOW_HTTP=1"):
+        assert tip in page
+
+
+def test_the_idempotency_code_on_the_page_processes_each_event_once(client, org, admin):
+    from app.services import docs
+
+    page = _docs(client, admin)
+    shown = re.search(r'id="snippet-idempotency"[^>]*><code>(.*?)</code>', page, re.S).group(1)
+    source = docs.snippet_source(docs.IDEMPOTENCY_SNIPPET)
+    assert html.unescape(shown) == source
+    namespace = {"__name__": "idempotency"}
+    exec(compile(source, "idempotency.py", "exec"), namespace)
+    receiver = namespace["app"].test_client()
+    event = {"event_id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890", "event_type": "scan.completed",
+             "timestamp": "2025-01-15T14:30:00.000Z", "data": {}}
+    for _ in range(3):
+        assert receiver.post("/webhook", json=event).status_code == 200
+    assert receiver.post("/webhook", json={**event, "event_id": "other"}).status_code == 200
+    assert namespace["handled"] == ["scan.completed", "scan.completed"]

@@ -31,4 +31,6 @@ def docs_webhooks():
         placeholders=body_templates.PLACEHOLDERS,
         snippets=docs.snippets(config["WEBHOOK_HEADER_PREFIX"]),
         grace_hours=config["WEBHOOK_SECRET_GRACE_HOURS"],
+        retention_days=config["WEBHOOK_RETENTION_DAYS"],
+        idempotency=docs.snippet_source(docs.IDEMPOTENCY_SNIPPET),
     )

@@ -26,6 +26,9 @@ SNIPPETS = (
     Snippet("go", "Go", "verify.go", "Go 1.19+, standard library only"),
 )
 
+# A Flask receiver that processes each event once; the docs page shows it, a test runs it.
+IDEMPOTENCY_SNIPPET = "idempotency.py"
+
 BODY_EXAMPLES = (
     ("slack", "Slack incoming webhook", "Slack needs a text field; blocks are optional."),
     ("teams", "Microsoft Teams incoming webhook", "A MessageCard with a title and text."),
