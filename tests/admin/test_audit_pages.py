@@ -89,3 +89,28 @@ def test_only_admins_see_the_audit_log(client, auth, org):
         assert client.get("/organization/audit").status_code == 403
         text = client.get("/organization/webhooks/history").get_data(as_text=True)
         assert "Audit log" not in text
+
+
+def test_targets_are_named_and_text_is_shown_as_written(client, auth, admin, org):
+    endpoint = factories.make_endpoint(org, "Дежурный канал")
+    gone = factories.make_endpoint(org, "Old one", deleted_at=utcnow())
+    token, _ = factories.make_token(org, "CI токен")
+    audit.record(org.id, admin, "endpoint.update", "endpoint", endpoint.id,
+                 {"name": "Дежурный канал", "changed": ["name"]})
+    audit.record(org.id, admin, "endpoint.delete", "endpoint", gone.id, {"name": "Old one"})
+    audit.record(org.id, admin, "token.create", "token", str(token.id), {"name": "CI токен"})
+    auth.login(admin.email)
+    text = client.get("/organization/audit").get_data(as_text=True)
+    assert f'<a href="/organization/webhooks/{endpoint.id}">Дежурный канал</a>' in text
+    assert 'name=&#34;Дежурный канал&#34;' in text and "\\u0414" not in text
+    assert "endpoint Old one <span class=\"text-secondary\">(deleted)</span>" in text
+    assert "token CI токен" in text
+
+
+def test_a_very_long_filter_is_explained_next_to_its_field(client, auth, admin):
+    auth.login(admin.email)
+    response = client.get("/organization/audit", query_string={"actor": "x" * 5000})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "&#39;actor&#39; must be at most 254 characters" in text
+    assert 'id="a-actor-error"' in text and 'maxlength="254"' in text

@@ -204,3 +204,83 @@ def test_page_queries_do_not_grow_with_rows_or_webhooks(app, client, auth, admin
         for status in ("failed", "delivered", "exhausted"):
             factories.make_delivery(endpoint, status)
     assert queries_for_page() == few
+
+
+def test_search_box_finds_by_event_id_and_name_and_keeps_its_text(client, auth, admin, org,
+                                                                  endpoint):
+    other = factories.make_endpoint(org, "Slack #appsec")
+    mine = factories.make_delivery(endpoint, "failed")
+    theirs = factories.make_delivery(other, "failed")
+    auth.login(admin.email)
+    _, text = page(client, f"?q={theirs.event_id}")
+    assert theirs.event_id in text and mine.event_id not in text
+    assert f'name="q" value="{theirs.event_id}"' in text
+    assert f"history/export.csv?q={theirs.event_id}" in text
+    _, text = page(client, "?q=PRIMARY")
+    assert mine.event_id in text and theirs.event_id not in text
+    response, text = page(client, "?q=" + "x" * 201)
+    assert response.status_code == 200
+    assert "The search text must be at most 200 characters" in text
+
+
+def test_deliveries_held_by_a_paused_endpoint_are_marked(client, auth, admin, endpoint):
+    endpoint.is_active = False
+    factories.make_delivery(endpoint, "pending", next_attempt_at=utcnow())
+    auth.login(admin.email)
+    _, text = page(client)
+    assert ">held</span>" in text and "Held: the endpoint is paused." in text
+
+
+def test_endpoints_with_the_same_name_are_told_apart_in_the_filter(client, auth, admin, org):
+    factories.make_endpoint(org, "Alerts", url="https://one.example.test/in")
+    factories.make_endpoint(org, "Alerts", url="https://two.example.test/in")
+    factories.make_endpoint(org, "Unique")
+    auth.login(admin.email)
+    _, text = page(client)
+    assert ">Alerts · https://one.example.test/in<" in text
+    assert ">Alerts · https://two.example.test/in<" in text
+    assert ">Unique<" in text
+
+
+def test_delivery_detail_shows_the_request_as_sent_and_the_next_attempt(client, auth, admin,
+                                                                         endpoint):
+    due = utcnow() + timedelta(minutes=5)
+    delivery = factories.make_delivery(endpoint, "failed", attempt_count=2, next_attempt_at=due,
+                                       next_trigger="retry")
+    factories.make_attempt(delivery, number=1, started_at=utcnow(), error="Connection refused")
+    factories.make_attempt(delivery, number=2, started_at=utcnow(), duration_ms=40,
+                           request_url="https://93.184.215.14/old-path",
+                           remote_address="93.184.215.14", response_status=502,
+                           request_body='{"a":1,"b":"é"}', response_body="<h1>bad gateway</h1>")
+    auth.login(admin.email)
+    text = client.get(f"/organization/webhooks/history/{delivery.id}").get_data(as_text=True)
+    # The old attempt has no URL of its own: the endpoint's, said so; the address not recorded.
+    assert "this attempt did not record its own" in text and "not recorded" in text
+    assert "https://93.184.215.14/old-path" in text and ">93.184.215.14<" in text
+    assert ">Connection</span>" in text and ">HTTP status</span>" in text
+    assert "&#34;b&#34;: &#34;é&#34;" in text  # indented, text as written
+    assert "&lt;h1&gt;bad gateway&lt;/h1&gt;" in text
+    assert 'data-copy="#attempt-' in text and "hidden>Copy" in text
+    assert "Attempt 3 of 5: the standard retry policy waits 5 min after attempt 2." in text
+    assert f'<time datetime="{due:%Y-%m-%dT%H:%M:%SZ}"' in text
+    assert 'data-copy="#payload"' in text
+
+
+def test_a_held_delivery_says_so_instead_of_a_time_in_the_past(client, auth, admin, endpoint):
+    endpoint.is_active = False
+    delivery = factories.make_delivery(endpoint, "failed", attempt_count=1,
+                                       next_attempt_at=utcnow() - timedelta(hours=2))
+    auth.login(admin.email)
+    text = client.get(f"/organization/webhooks/history/{delivery.id}").get_data(as_text=True)
+    assert "Held: the endpoint is paused. It is sent when someone resumes the endpoint." in text
+    assert 'data-field="next-at"' not in text
+
+
+def test_replay_refuses_a_time_in_the_future(client, auth, admin, endpoint):
+    auth.login(admin.email)
+    later = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/organization/webhooks/{endpoint.id}/replay", data={"since": later})
+    assert response.status_code == 422
+    assert "Choose a time in the past: nothing was delivered after now." in \
+        response.get_data(as_text=True)
+    assert AuditEntry.query.filter_by(action="endpoint.replay").count() == 0

@@ -342,3 +342,56 @@ def test_list_page_query_count_does_not_grow_with_rows(client, auth, org, app):
     for _ in range(5):
         factories.make_endpoint(org)
     assert queries_for_list() == few
+
+
+def test_enter_in_a_field_saves_the_first_submit_button_is_save(client, auth, org):
+    """Browsers submit a form with its first submit button when Enter is pressed in a field."""
+    login_admin(auth, org)
+    for path in ("/organization/webhooks/new", f"/organization/webhooks/{make(client).id}/edit"):
+        text = client.get(path).get_data(as_text=True)
+        form_html = text.split('id="endpoint-form"')[1]
+        first = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form_html).group(0)
+        assert 'name="save"' in first, first
+        assert "apply_template" in form_html and "preview" in form_html
+
+
+def test_preview_renders_each_subscribed_sample_or_the_exact_error(client, auth, org):
+    login_admin(auth, org)
+    template = '{"text": "{{event_type}} {{data.project.name}}", "deep": {{data.nope.deep}}}'
+    response = client.post("/organization/webhooks/new", data=form(
+        events=["scan.completed", "user.login"], body_template=template,
+        preview="Preview with samples", save=None))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and count() == 0
+    assert 'data-event-type="scan.completed"' in text and 'data-event-type="user.login"' in text
+    assert "&#34;text&#34;: &#34;scan.completed Production API&#34;" in text
+    assert text.count("{{data.nope.deep}}</code> is not in this event") == 2
+    assert "{{data.project.name}}</code> is not in this event" in text  # user.login only
+    broken = client.post("/organization/webhooks/new", data=form(
+        body_template='{"text": {{event_type}', preview="Preview", save=None))
+    assert "Custom body is not valid JSON: " in broken.get_data(as_text=True)
+    assert 'class="text-danger small mb-0 preview-error"' in broken.get_data(as_text=True)
+    blank = client.post("/organization/webhooks/new", data=form(preview="Preview", save=None))
+    assert "&#34;event_type&#34;: &#34;scan.completed&#34;" in blank.get_data(as_text=True)
+
+
+def test_saving_a_template_with_fields_a_sample_lacks_warns(client, auth, org):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(
+        body_template='{"n": {{data.nope.deep}}}'), follow_redirects=True)
+    assert count() == 1
+    assert ("The body template reads fields some events do not have; they render empty: "
+            "{{data.nope.deep}} (scan.completed).") in response.get_data(as_text=True)
+
+
+def test_a_header_value_error_shows_under_the_value(client, auth, org):
+    login_admin(auth, org)
+    response = client.post("/organization/webhooks/new", data=form(
+        **{"headers-0-name": "X-Api-Key", "headers-0-value": "a" * 4097}))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    value_input = re.search(r'<input[^>]*name="headers-0-value"[^>]*>', text).group(0)
+    name_input = re.search(r'<input[^>]*name="headers-0-name"[^>]*>', text).group(0)
+    assert "is-invalid" in value_input and "is-invalid" not in name_input
+    after_value = text.split('name="headers-0-value"')[1].split('name="headers-0-remove"')[0]
+    assert "Header X-Api-Key value must be at most 4 KB" in after_value
