@@ -93,6 +93,8 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     tested = receiver.wait_for(1)[0]
     assert tested.headers["X-Hookline-Event"] == "scan.completed"
     assert verifier["verify_standard_webhook"](tested.body, tested.headers, secret)
+    page.get_by_role("link", name="← Slack #appsec").click()
+    expect(page.locator(".page-header .badge")).to_have_text("Healthy")
     page.get_by_role("link", name="← Webhooks").click()
     expect(_status(page, "Slack #appsec")).to_have_text("Healthy")
 
@@ -115,7 +117,7 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     expect(attempt).to_contain_text("HTTP 200")
     attempt.locator("summary").click()
     expect(attempt.get_by_role("heading", name="Request")).to_be_visible()
-    expect(attempt.locator("pre").first).to_contain_text('"text":"Hookline: scan.completed')
+    expect(attempt.locator("pre").first).to_contain_text('"text": "Hookline: scan.completed')
     expect(attempt.get_by_role("heading", name=re.compile("Response · 200"))).to_be_visible()
     screenshot(page, "deliveries")
 
@@ -152,7 +154,7 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
     expect(section.locator("[data-stat=total]")).to_have_text("3")
     expect(section.locator("[data-stat=failed]")).to_have_text("1")
     expect(section.locator("[data-stat=consecutiveFailures]")).to_have_text("1")
-    expect(section.get_by_role("img", name=re.compile("deliveries per day"))).to_be_visible()
+    expect(section.get_by_role("img", name=re.compile("calls per day"))).to_be_visible()
     screenshot(page, "stats")
 
     # Pause: a new event is held with the failed delivery's retry; resume sends both at once.
@@ -173,8 +175,12 @@ def test_admin_end_to_end(page, context, live_server, receiver, screenshot):
         "issue.status_changed", "scan.completed"]
     _reload_until_status(page, "Slack #appsec", "Healthy")
 
-    # Rotate: a new secret, shown once, and the old one still verifies during the grace period.
+    # Rotate, after a confirmation page: a new secret, shown once, and the old one still
+    # verifies during the grace period.
     _row(page, "Slack #appsec").get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Rotate secret…").click()
+    expect(page.get_by_role("heading", name=re.compile("Rotate the signing secret"))
+           ).to_be_visible()
     page.get_by_role("button", name="Rotate secret").click()
     expect(page.get_by_role("heading", name=re.compile("New signing secret"))).to_be_visible()
     new_secret = page.get_by_label("Signing secret", exact=True).input_value()
