@@ -129,8 +129,9 @@ def test_make_run_shows_a_week_of_demo_history(demo_page, devrun, screenshot):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Statistics").click()
     organization = page.locator("section", has=page.locator("#org-chart"))
     assert int(organization.locator("text.bar-value").first.text_content().rstrip("k")) > 0
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    screenshot(page, "docs-statistics", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 800})
-    screenshot(page, "docs-statistics")
 
     page.goto("/organization/webhooks")
     rows.filter(has_text="PagerDuty on-call").get_by_role(
