@@ -28,3 +28,24 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// Leaving the edit form by a link (Rotate secret…) after changing a field asks first.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("#endpoint-form");
+  if (!form) {
+    return;
+  }
+  let changed = false;
+  form.addEventListener("input", () => {
+    changed = true;
+  });
+  form.addEventListener("submit", () => {
+    changed = false;
+  });
+  document.addEventListener("click", (event) => {
+    const leaving = event.target.closest("[data-unsaved-warning]");
+    if (leaving && changed && !window.confirm(leaving.dataset.unsavedWarning)) {
+      event.preventDefault();
+    }
+  });
+});

@@ -230,3 +230,16 @@ def test_template_preview_shows_each_sample_or_the_exact_error(page, receiver):
     page.get_by_role("button", name="Preview with samples").click()
     expect(preview.locator(".preview-error").first).to_contain_text(
         "Custom body is not valid JSON: ")
+
+
+def test_rotate_from_the_edit_form_does_not_drop_unsaved_edits_unasked(page, receiver):
+    log_in(page)
+    endpoint_id = _add_endpoint(page, "Unsaved edits", f"{receiver.url}/unsaved")
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("Name", exact=True).fill("Unsaved edits, renamed")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("link", name="Rotate secret…").click()
+    assert asked == ["Your changes to this form are not saved yet. Leave without saving them?"]
+    expect(page).to_have_url(re.compile(f"/organization/webhooks/{endpoint_id}/edit$"))
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Unsaved edits, renamed")

@@ -176,7 +176,7 @@ def test_markup_is_escaped_on_every_page(app, api, client, auth, org, receiver):
 
     auth.login(admin.email)
     ids = {"endpoint_id": hostile["id"], "delivery_id": sent[0], "token_id": 1,
-           "filename": "hookline.css"}
+           "filename": "hookline.css", "name": "slack"}
     pages, escaped_seen = 0, set()
     for kind, _name, method, path in calls(app, ids):
         if kind != "page" or method != "GET":

@@ -150,7 +150,8 @@ def test_demo_endpoints_are_paused_and_of_different_types(app):
 
     org_id = load_demo()["org_id"]
     found = endpoints.list_endpoints(org_id)
-    assert sorted(endpoint.type for endpoint in found) == ["jira", "pagerduty", "slack"]
+    assert sorted(endpoint.type for endpoint in found) == [
+        "jira", "other", "pagerduty", "slack", "splunk"]
     assert {endpoints.health_status(endpoint) for endpoint in found} == {"paused"}
     assert all(endpoint.created_by_name == "admin@example.com" for endpoint in found)
 
