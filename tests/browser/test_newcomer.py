@@ -143,12 +143,15 @@ def test_make_run_shows_a_week_of_demo_history(demo_page, devrun, screenshot):
     screenshot(page, "docs-phone-overview", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    with create_engine(devrun.database_url.replace("postgresql://", "postgresql+psycopg://")
-                       ).connect() as connection:
-        retried = connection.execute(text(
-            "SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id "
-            "WHERE e.name = 'PagerDuty on-call' AND d.status = 'delivered' "
-            "AND d.attempt_count > 1 ORDER BY d.created_at DESC LIMIT 1")).scalar_one()
+    engine = create_engine(devrun.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as connection:
+            retried = connection.execute(text(
+                "SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id "
+                "WHERE e.name = 'PagerDuty on-call' AND d.status = 'delivered' "
+                "AND d.attempt_count > 1 ORDER BY d.created_at DESC LIMIT 1")).scalar_one()
+    finally:
+        engine.dispose()
     page.goto(f"/organization/webhooks/history/{retried}")
     expect(page.locator("details.attempt")).to_have_count(2)
     expect(page.locator("details.attempt").first.locator("summary .badge")).to_be_visible()
