@@ -92,16 +92,17 @@ class _Writer:
         self.daily = {}
         self.last = {}
 
-    def count(self, endpoint, moment, ok):
+    def count(self, endpoint, moment, ok, timed_out):
         day = self.daily.setdefault((endpoint.id, moment.date()), [0, 0])
         day[0 if ok else 1] += 1
         tally = self.last.setdefault(endpoint.id, {"total": 0, "ok": 0, "streak": 0,
-                                                   "at": None, "last_ok": None})
+                                                   "at": None, "last_ok": None,
+                                                   "timed_out": False})
         tally["total"] += 1
         tally["ok"] += ok
         tally["streak"] = 0 if ok else tally["streak"] + 1
         if tally["at"] is None or moment >= tally["at"]:
-            tally["at"], tally["last_ok"] = moment, ok
+            tally["at"], tally["last_ok"], tally["timed_out"] = moment, ok, timed_out
 
     def write(self, org_id, endpoints):
         for rows, table in ((self.events, Event.__table__), (self.deliveries, Delivery.__table__),
@@ -113,7 +114,13 @@ class _Writer:
              "successful": ok, "failed": failed}
             for (endpoint_id, day), (ok, failed) in self.daily.items()
         ])
+        finals = {}
+        for row in self.deliveries:
+            key = (row["endpoint_id"], row["status"])
+            finals[key] = finals.get(key, 0) + 1
         for endpoint in endpoints:
+            endpoint.delivered_count = finals.get((endpoint.id, "delivered"), 0)
+            endpoint.exhausted_count = finals.get((endpoint.id, "exhausted"), 0)
             tally = self.last.get(endpoint.id)
             if tally is None:
                 continue
@@ -123,6 +130,7 @@ class _Writer:
             endpoint.consecutive_failures = tally["streak"]
             endpoint.last_attempt_at = endpoint.last_delivery_at = tally["at"]
             endpoint.last_attempt_ok = tally["last_ok"]
+            endpoint.timed_out_at = tally["at"] if tally["timed_out"] else None
         db.session.commit()
 
 
@@ -161,7 +169,7 @@ def _deliver(rng, writer, endpoint, behaviour, secrets, event, now):
                                  "Server": "Hookline demo receiver"} if status else None,
             "response_body": response, "error": error, "succeeded": ok,
         })
-        writer.count(endpoint, moment, ok)
+        writer.count(endpoint, moment, ok, bool(error and error.startswith("Timed out")))
         row.update(attempt_count=number, last_status_code=status,
                    last_error=error or (None if ok else f"HTTP {status}"),
                    updated_at=moment, next_attempt_at=None)

@@ -27,6 +27,9 @@ ERROR_CLASSES = {
         ErrorClass("protocol", "Protocol", "The answer was not valid HTTP."),
         ErrorClass("blocked", "Blocked address",
                    "The host resolved to an address deliveries may not go to."),
+        ErrorClass("request", "Request",
+                   "The request could not be built: a header HTTP cannot carry, for one; "
+                   "nothing was sent."),
         ErrorClass("template", "Custom body",
                    "The endpoint's custom body did not render to a JSON object; nothing was "
                    "sent."),
@@ -38,8 +41,9 @@ ERROR_CLASSES = {
 }
 
 # The start of each error text the sender records, and its class. The texts are written by
-# services/transport.py (_pin, _describe, _post) and services/deliveries.py (_build_request);
-# a delivery's last error is "HTTP <status>" when the receiver answered with a non-2xx status.
+# services/transport.py (_pin, describe, post), services/attempt_requests.py and
+# services/dispatch.py; a delivery's last error is "HTTP <status>" when the receiver answered
+# with a non-2xx status.
 _ERROR_STARTS = (
     ("HTTP ", "http"),
     ("Timed out after", "timeout"),
@@ -51,14 +55,21 @@ _ERROR_STARTS = (
     ("Invalid HTTP response", "protocol"),
     ("Blocked address", "blocked"),
     ("Redirect to", "redirect"),
+    ("A header value has characters that cannot be sent", "request"),
+    ("Custom header ", "request"),
+    ("Could not build the request", "request"),
     (TEMPLATE_ERROR_PREFIX, "template"),
     ("Signing secret cannot be decrypted", "secret"),
 )
+# services/outcomes.py keeps the cause after this when a response could not be stored.
+_UNSTORED = "The attempt's outcome could not be stored: "
 
 
 def error_class(error, response_status):
     """The ErrorClass of an attempt with this error text and response status, or None when
     it succeeded (a 2xx and no error) or has no outcome yet."""
+    if error and error.startswith(_UNSTORED):
+        return error_class(error[len(_UNSTORED):], response_status) or ERROR_CLASSES["other"]
     if error:
         for start, name in _ERROR_STARTS:
             if error.startswith(start):

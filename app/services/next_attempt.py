@@ -3,8 +3,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import utcnow
+from .delivery_state import USER_TRIGGERS
 from .docs import human_duration
-from .outcomes import USER_TRIGGERS, max_attempts, retry_delays
+from .outcomes import max_attempts, retry_delays
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ from app.services.failures import ERROR_CLASSES, error_class
     ("Custom body is not valid JSON: unknown placeholder {{nope}} at line 1 column 2", None,
      "template"),
     ("Signing secret cannot be decrypted: check WEBHOOK_ENCRYPTION_KEY", None, "secret"),
+    ("A header value has characters that cannot be sent in HTTP (only Latin-1)", None,
+     "request"),
+    ("Custom header 'X-Name' cannot be sent: HTTP header values allow only Latin-1 characters;"
+     " edit the webhook's headers", None, "request"),
+    ("Could not build the request: KeyError", None, "request"),
+    ("Send failed: RuntimeError", None, "other"),
+    ("The attempt's outcome could not be stored: HTTP 500", 500, "http"),
+    ("The attempt's outcome could not be stored: Timed out after 10 s", None, "timeout"),
     ("Something nobody expected", None, "other"),
     ("HTTP 503", 503, "http"),
     (None, 500, "http"),
@@ -48,9 +56,12 @@ def test_the_texts_of_the_sender_are_the_ones_classified():
 
     sources = "".join(
         (Path(__file__).parents[2] / "app" / "services" / name).read_text()
-        for name in ("transport.py", "deliveries.py")
+        for name in ("transport.py", "attempt_requests.py", "dispatch.py", "outcomes.py")
     )
     for start in ("Timed out after", "TLS error:", "DNS lookup failed for", "Connection refused",
                   "Connection reset", "Connection failed:", "Invalid HTTP response:",
-                  "Blocked address:", "Redirect to", "Signing secret cannot be decrypted"):
+                  "Blocked address:", "Redirect to", "Signing secret cannot be decrypted",
+                  "A header value has characters that cannot be sent", "Custom header ",
+                  "Could not build the request", "Send failed:",
+                  "The attempt's outcome could not be stored: "):
         assert start in sources, start
