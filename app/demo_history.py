@@ -1,5 +1,6 @@
 """A week of generated delivery history for the demo: events, deliveries, attempts, counters
 and the daily series, as the engine would have written them, so the pages are not empty."""
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -205,8 +206,9 @@ def generate(org_id, demo_endpoints, projects, now, seed=20250115):
         event["payload"] = payloads.default_payload(event["id"], event_type, created, data)
         writer.events.append({"id": event["id"], "org_id": org_id, "type": event_type,
                               "data": data, "created_at": created})
+        payload = json.loads(event["payload"])
         for endpoint, behaviour in demo_endpoints:
-            if events.matches(endpoint, event_type, data):
+            if events.matches(endpoint, payload):
                 _deliver(rng, writer, endpoint, behaviour, secrets[endpoint.id], event, now)
     writer.write(org_id, [endpoint for endpoint, _ in demo_endpoints])
     return len(writer.deliveries)

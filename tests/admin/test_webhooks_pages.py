@@ -384,14 +384,18 @@ def test_saving_a_template_with_fields_a_sample_lacks_warns(client, auth, org):
             "{{data.nope.deep}} (scan.completed).") in response.get_data(as_text=True)
 
 
-def test_a_header_value_error_shows_under_the_value(client, auth, org):
+@pytest.mark.parametrize(("value", "message"), [
+    ("a" * 4097, "Header X-Api-Key value must be at most 4 KB"),
+    ("tok€n", "Header X-Api-Key value may only use Latin-1 characters"),
+])
+def test_a_header_value_error_shows_under_the_value(client, auth, org, value, message):
     login_admin(auth, org)
     response = client.post("/organization/webhooks/new", data=form(
-        **{"headers-0-name": "X-Api-Key", "headers-0-value": "a" * 4097}))
+        **{"headers-0-name": "X-Api-Key", "headers-0-value": value}))
     text = response.get_data(as_text=True)
     assert response.status_code == 422
     value_input = re.search(r'<input[^>]*name="headers-0-value"[^>]*>', text).group(0)
     name_input = re.search(r'<input[^>]*name="headers-0-name"[^>]*>', text).group(0)
     assert "is-invalid" in value_input and "is-invalid" not in name_input
     after_value = text.split('name="headers-0-value"')[1].split('name="headers-0-remove"')[0]
-    assert "Header X-Api-Key value must be at most 4 KB" in after_value
+    assert message in after_value
