@@ -58,7 +58,7 @@ def main():
         print(f"\nHookline is starting at http://127.0.0.1:{port}")
         print(f"Demo login: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
         print("In another shell: .venv/bin/flask --app wsgi emit --org <organization id> "
-              "scan.completed  (the id is on the API tokens page)")
+              "scan.completed '{\"scan_id\": \"scan-1\"}'  (the id is on the API tokens page)")
         print("Ctrl-C stops everything.\n")
         procfile = parse_procfile((ROOT / "Procfile").read_text())
         manager = Manager()

@@ -34,6 +34,13 @@ def _add_endpoint(page, name, url, events=("scan.completed",)):
     return page.url.rsplit("/", 1)[-1]
 
 
+def _sample(event_type):
+    """The catalog sample's data of an event type, as JSON for `flask emit`."""
+    from app import catalog
+
+    return json.dumps(catalog.get(event_type).sample)
+
+
 def _row(page, name):
     return page.locator("#webhooks tbody tr", has_text=name)
 
@@ -48,8 +55,7 @@ def test_the_overview_has_everything_of_an_endpoint(page, context, live_server, 
 
     receiver.queue(Reply(200, b'{"accepted": true}'), 500)
     for event_type in ("scan.completed", "scan.failed"):
-        live_server.cli("emit", "--org", live_server.org_id, event_type,
-                        json.dumps({"project": {"id": "proj-1", "name": "Demo"}}))
+        live_server.cli("emit", "--org", live_server.org_id, event_type, _sample(event_type))
     receiver.wait_for(2, timeout=20)
 
     # From the list, the row's name leads here.
@@ -166,7 +172,7 @@ def test_history_search_finds_an_event_by_its_id(page, live_server, receiver):
     _add_endpoint(page, "Searchable hook", f"{receiver.url}/search", ("sarif.ingested",))
     before = len(receiver.requests)
     event_id = live_server.cli("emit", "--org", live_server.org_id, "sarif.ingested",
-                               "{}").strip().splitlines()[-1]
+                               _sample("sarif.ingested")).strip().splitlines()[-1]
     receiver.wait_for(before + 1, timeout=20)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     page.get_by_label("Search", exact=True).fill(event_id)
@@ -187,7 +193,8 @@ def test_statistics_ranges(page, live_server, receiver, screenshot):
     log_in(page)
     _add_endpoint(page, "Ranged hook", f"{receiver.url}/ranged", ("assignment.completed",))
     before = len(receiver.requests)
-    live_server.cli("emit", "--org", live_server.org_id, "assignment.completed", "{}")
+    live_server.cli("emit", "--org", live_server.org_id, "assignment.completed",
+                    _sample("assignment.completed"))
     receiver.wait_for(before + 1, timeout=20)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Statistics").click()
     section = page.locator("section.endpoint-stats", has_text="Ranged hook")

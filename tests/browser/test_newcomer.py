@@ -1,6 +1,7 @@
 """The newcomer's path: `make run` (app/devrun.py) on an empty database shows a week of demo
 history, and `flask emit` run in another shell reaches its embedded Redis: delivered in
 under 2 s, not half a minute later by the sweeper."""
+import json
 import os
 import signal
 import subprocess
@@ -166,8 +167,9 @@ def test_make_run_shows_a_week_of_demo_history(demo_page, devrun, screenshot):
 def test_emit_in_a_second_shell_reaches_make_runs_redis_at_once(demo_page, devrun):
     page = demo_page
     log_in(page, DEMO_EMAIL, DEMO_PASSWORD)
-    event_id = _emit_from_another_shell(
-        devrun, "scan.completed", '{"project": {"id": "proj-uuid-9012", "name": "Production API"}}')
+    data = {"scan_id": "scan-newcomer",
+            "project": {"id": "proj-uuid-9012", "name": "Production API"}}
+    event_id = _emit_from_another_shell(devrun, "scan.completed", json.dumps(data))
     emitted = time.monotonic()
     # Slack, PagerDuty and Splunk subscribe to it; each delivery reaches the demo receiver.
     page.goto(f"/organization/webhooks/history?q={event_id}")
