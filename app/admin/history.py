@@ -89,11 +89,13 @@ def delivery_detail(delivery_id):
     delivery = history.get_delivery(current_org_id(), delivery_id)
     if delivery is None:
         abort(404, "No such delivery.")
+    attempts = history.attempts_of(delivery)
     return render_template(
         "admin/delivery.html",
         delivery=delivery,
-        attempts=history.attempts_of(delivery),
-        upcoming=next_attempt.explain(delivery, delivery.endpoint),
+        attempts=attempts,
+        upcoming=next_attempt.explain(delivery, delivery.endpoint,
+                                      last_attempt=attempts[-1] if attempts else None),
         retryable=history.RETRYABLE,
         form=ConfirmForm(),
     )

@@ -122,8 +122,10 @@ def get_delivery(delivery_id):
         raise ApiError(404, "Delivery not found")
     body = delivery_json(delivery)
     body["payload"] = json.loads(delivery.payload)
-    body["attemptList"] = [attempt_json(a) for a in history.attempts_of(delivery)]
-    upcoming = next_attempt.explain(delivery, delivery.endpoint)
+    attempts = history.attempts_of(delivery)
+    body["attemptList"] = [attempt_json(a) for a in attempts]
+    upcoming = next_attempt.explain(delivery, delivery.endpoint,
+                                    last_attempt=attempts[-1] if attempts else None)
     body["nextAttempt"] = {"kind": upcoming.kind, "at": iso(upcoming.at),
                            "reason": upcoming.reason}
     return body

@@ -205,9 +205,9 @@ SCHEMAS = {
         "type": "object",
         "required": ["kind", "at", "reason"],
         "properties": {
-            "kind": {"enum": ["delivered", "exhausted", "test", "cancelled", "sending",
-                              "held_paused", "held_disabled", "deleted", "requested",
-                              "queued", "scheduled", "due"]},
+            "kind": {"enum": ["delivered", "exhausted", "gone", "test", "cancelled", "sending",
+                              "held_paused", "held_disabled", "deleted", "ordered",
+                              "requested", "queued", "scheduled", "due"]},
             "at": nullable({"type": "string", "format": "date-time"}),
             "reason": {"type": "string"},
         },

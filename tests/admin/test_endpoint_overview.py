@@ -15,7 +15,9 @@ def endpoint(org):
     created, _ = endpoints.create_endpoint(org.id, None, {
         "name": "Slack alerts", "url": "https://93.184.215.14/hook", "type": "slack",
         "events": ["scan.completed", "issue.status_changed"], "statuses": ["fixed"],
-        "projects": ["proj-uuid-9012"], "retryPolicy": "quick",
+        "projects": ["proj-uuid-9012"], "retryPolicy": "quick", "rateLimit": 5,
+        "ordered": True,
+        "payloadFilter": [{"path": "data.urgency", "op": "in", "value": ["HI", "CR"]}],
         "headers": [{"name": "X-Api-Key", "value": "secret-value-1234"}],
     })
     return created
@@ -52,6 +54,8 @@ def test_overview_shows_settings_status_figures_and_recent_attempts(client, auth
     for expected in ("Slack alerts", "https://93.184.215.14/hook", "Healthy", "Slack",
                      "scan.completed", "issue.status_changed", "fixed", "proj-uuid-9012",
                      "X-Api-Key: ••••1234", "custom template", "Quick: 3 attempts",
+                     "data.urgency in [&#34;HI&#34;, &#34;CR&#34;]",
+                     "at most 5 deliveries a second", "one delivery at a time",
                      "Statistics, last 14 days"):
         assert expected in text, expected
     assert "secret-value-1234" not in text

@@ -94,3 +94,50 @@ def test_a_deleted_endpoint_sends_nothing(endpoint):
     delivery = factories.make_delivery(endpoint, "failed", attempt_count=1, next_attempt_at=NOW)
     endpoint.deleted_at = NOW
     assert explain(delivery, endpoint, NOW).kind == "deleted"
+
+
+def test_a_410_gone_says_the_receiver_asked_to_stop(endpoint):
+    gone = factories.make_delivery(endpoint, "exhausted", attempt_count=1, last_status_code=410)
+    found = explain(gone, endpoint, NOW)
+    assert found.kind == "gone" and "410 Gone" in found.reason and found.at is None
+
+
+def test_a_receivers_retry_after_is_named_beside_the_policy_delay(endpoint):
+    due = NOW + timedelta(minutes=10)
+    delivery = factories.make_delivery(endpoint, "failed", attempt_count=1, next_attempt_at=due)
+    throttled = factories.make_attempt(delivery, number=1, started_at=NOW, response_status=429,
+                                       response_headers={"Retry-After": "600"})
+    found = explain(delivery, endpoint, NOW, last_attempt=throttled)
+    assert (found.kind, found.at) == ("scheduled", due)
+    assert found.reason == ("Attempt 2 of 5: the receiver answered 429 with Retry-After: 600 "
+                            "(the standard retry policy alone would wait 1 min).")
+    plain = factories.make_attempt(delivery, number=1, started_at=NOW, response_status=500,
+                                   response_headers={"Retry-After": "600"})
+    assert "policy waits 1 min" in explain(delivery, endpoint, NOW, last_attempt=plain).reason
+
+
+def test_an_ordered_endpoint_sends_the_earlier_delivery_first(endpoint):
+    endpoint.ordered = True
+    first = factories.make_delivery(endpoint, "failed", attempt_count=1,
+                                    created_at=NOW - timedelta(minutes=2),
+                                    next_attempt_at=NOW + timedelta(minutes=1))
+    second = factories.make_delivery(endpoint, "pending", created_at=NOW - timedelta(minutes=1),
+                                     next_attempt_at=NOW - timedelta(minutes=1))
+    found = explain(second, endpoint, NOW)
+    assert (found.kind, found.at, found.waiting) == ("ordered", None, True)
+    assert found.reason.startswith("Waiting for an earlier delivery")
+    assert explain(first, endpoint, NOW).kind == "scheduled"
+    first.status = "delivered"
+    from app.extensions import db
+
+    db.session.commit()
+    assert explain(second, endpoint, NOW).kind == "queued"
+
+
+def test_a_rate_limited_endpoint_says_deliveries_wait_their_turn(endpoint):
+    endpoint.rate_limit = 5
+    delivery = factories.make_delivery(endpoint, "pending", next_attempt_at=NOW)
+    found = explain(delivery, endpoint, NOW)
+    assert found.kind == "queued"
+    assert found.reason.endswith("This endpoint takes at most 5 deliveries a second: over "
+                                 "that, a delivery waits its turn.")
