@@ -302,13 +302,16 @@ def recent_deliveries(org_id, endpoint_id, limit=PAGE_SIZE):
 
 
 def get_delivery(org_id, delivery_id):
-    """One delivery of the organization with its endpoint loaded, or None."""
+    """One delivery of the organization with its endpoint loaded, or None: as stored now,
+    even when the session already holds an older copy of it (a worker may have just
+    recorded an attempt)."""
     if not is_id(delivery_id):
         return None
     statement = (
         Delivery.for_org(org_id)
         .where(Delivery.id == delivery_id)
         .options(joinedload(Delivery.endpoint))
+        .execution_options(populate_existing=True)
     )
     return db.session.execute(statement).scalar_one_or_none()
 
