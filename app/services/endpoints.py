@@ -552,8 +552,8 @@ def create_endpoint(org_id, actor, data):
     as choosing the type on the form does. Raises EndpointInvalid, or EndpointLimitReached
     when the organization already has MAX_ENDPOINTS_PER_ORG live endpoints.
     """
-    if isinstance(data, dict) and "bodyTemplate" not in data:
-        preset = body_templates.PRESETS.get(data.get("type"))
+    if isinstance(data, dict) and "bodyTemplate" not in data and isinstance(data.get("type"), str):
+        preset = body_templates.PRESETS.get(data["type"])
         if preset:
             data = {**data, "bodyTemplate": preset}
     clean = validate(data)

@@ -336,6 +336,10 @@ def test_a_typed_endpoint_without_a_body_gets_its_types_preset(api, kind):
     chosen = create(api, type=kind, bodyTemplate=None)
     assert chosen["bodyTemplate"] is None
     assert create(api, type="jira")["bodyTemplate"] is None
+    for bad in (["slack"], {"t": 1}, 5):
+        response = api.post("/webhooks", json={"name": "Bad", "url": PUBLIC_URL, "type": bad,
+                                               "events": ["scan.completed"]})
+        assert response.status_code == 422 and "type" in response.get_json()["error"]["fields"]
 
 
 @pytest.mark.parametrize(("url", "setting"), [
