@@ -62,7 +62,8 @@ def test_the_demo_receiver_answers_in_development(client):
 
 
 def test_production_serves_no_demo_receiver(make_app):
-    production = make_app(HOOKLINE_ENV="production", SECRET_KEY="a-real-secret")
+    production = make_app(HOOKLINE_ENV="production", SECRET_KEY="s" * 40,
+                          WEBHOOK_ENCRYPTION_KEY="e" * 40)
     assert not any(rule.rule.startswith("/demo-receiver")
                    for rule in production.url_map.iter_rules())
     response = production.test_client().post("/demo-receiver/slack", json={})

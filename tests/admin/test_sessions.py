@@ -133,8 +133,9 @@ def test_a_refused_password_change_says_why_next_to_the_field(server, admin, dat
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     # The message is in the field's own block, right after its input (and help text).
-    assert re.search(rf'<input[^>]* id="{field}"[^>]*>\s*(<div class="form-text">[^<]*</div>\s*)?'
-                     rf'<div class="invalid-feedback d-block">{message}</div>', page)
+    assert re.search(rf'<input[^>]* id="{field}"[^>]*>\s*'
+                     rf'(<div class="form-text"[^>]*>[^<]*</div>\s*)?'
+                     rf'<div class="invalid-feedback d-block"[^>]*>{message}</div>', page)
     assert is_signed_in(other)
 
 
