@@ -578,6 +578,7 @@ def create_endpoint(org_id, actor, data):
                  {"name": endpoint.name, "type": endpoint.type, "events": endpoint.events,
                   **option_details(endpoint)},
                  commit=False)
+    after_commit.add("endpoints_changed", org_id)
     db.session.commit()
     return endpoint, secret
 
@@ -631,6 +632,7 @@ def update_endpoint(org_id, actor, endpoint, data, discard_held=False):
     elif action:
         audit.record(org_id, actor, action, "endpoint", endpoint.id, {"name": endpoint.name},
                      commit=False)
+    after_commit.add("endpoints_changed", org_id)
     db.session.commit()
     return endpoint
 
@@ -647,6 +649,7 @@ def delete_endpoint(org_id, actor, endpoint):
     _count_cancelled(endpoint, cancelled)
     audit.record(org_id, actor, "endpoint.delete", "endpoint", endpoint.id,
                  {"name": endpoint.name, "cancelled_deliveries": cancelled}, commit=False)
+    after_commit.add("endpoints_changed", org_id)
     db.session.commit()
     return cancelled
 

@@ -1,15 +1,72 @@
 """Event ingest: validate an event, store it with its deliveries, register its project."""
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
 from . import after_commit, event_schemas, idempotency, payload_filters, payloads, strict_json
+
+# What ingest needs of an organization's live endpoints, kept by this process while the
+# organization's endpoints are unchanged: each change sets a new random version in Redis
+# (after its commit), and ingest compares versions, one Redis read instead of a query.
+SUBSCRIBERS_VERSION = "hookline:endpoints-version:{}"
+_SUBSCRIBERS = {}
+SUBSCRIBERS_KEPT = 10_000
+
+
+def subscribers(org_id):
+    """The organization's live endpoints with what matching an event needs (id, events,
+    projects, statuses, payload filter, active flags)."""
+    version = _subscribers_version(org_id)
+    known = _SUBSCRIBERS.get(org_id)
+    if version is not None and known is not None and known[0] == version:
+        return known[1]
+    rows = db.session.execute(
+        select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
+               Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
+        .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
+    ).all()
+    if version is not None:
+        if len(_SUBSCRIBERS) > SUBSCRIBERS_KEPT:
+            _SUBSCRIBERS.clear()
+        _SUBSCRIBERS[org_id] = (version, rows)
+    return rows
+
+
+def _subscribers_version(org_id):
+    """The organization's endpoints version (a new one when Redis had none), or None when
+    Redis cannot say: then nothing is kept and every ingest reads the database."""
+    key = SUBSCRIBERS_VERSION.format(org_id)
+    try:
+        version = current_app.redis.get(key)
+        if version is None:
+            current_app.redis.set(key, secrets.token_hex(8), nx=True)
+            version = current_app.redis.get(key)
+    except (RedisError, OSError):
+        return None
+    return version
+
+
+def _endpoints_changed(org_ids):
+    """After a commit that changed endpoints: every process reads them again."""
+    try:
+        pipe = current_app.redis.pipeline()
+        for org_id in set(org_ids):
+            pipe.set(SUBSCRIBERS_VERSION.format(org_id), secrets.token_hex(8))
+        pipe.execute()
+    except (RedisError, OSError):
+        # Without Redis no process keeps anything (see _subscribers_version).
+        _SUBSCRIBERS.clear()
+
+
+after_commit.register("endpoints_changed", _endpoints_changed)
 
 
 class EventError(ValueError):
@@ -155,11 +212,7 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
                   created_at=utcnow())
     envelope = payloads.envelope(event.id, event.type, event.created_at, event.data)
     payload = _payload(envelope)
-    candidates = db.session.execute(
-        select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
-               Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
-        .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
-    ).all()
+    candidates = subscribers(org_id)
     chosen = [row for row in candidates
               if row.id != skip_endpoint_id and matches(row, envelope)]
     rows = [

@@ -221,6 +221,8 @@ def _record(finished):
         ]
     else:
         stopped = []
+    if stopped:
+        after_commit.add("endpoints_changed", *{plan.target.org_id for plan, _, _ in finished})
     db.session.commit()
     return stopped
 

@@ -185,3 +185,40 @@ def test_payload_filter_is_applied_with_the_project_and_status_filters(app, org)
     assert targets(urgency="LO", line_num=45, project=api) == {everything.id}
     assert targets(urgency="CR", line_num=45, project={"id": "web"}) == {urgent.id, everything.id}
     assert targets(line_num=45, project=api) == {everything.id}
+
+
+def test_ingest_sees_every_endpoint_change_at_once(app, api, org):
+    """Ingest keeps an organization's endpoints between events; any change made through the
+    endpoint service (here the API) is seen by the next event."""
+    from app.services import events as event_service
+
+    created = api.post("/webhooks", json={
+        "name": "Filters", "url": "https://93.184.215.14/hook", "events": ["scan.completed"],
+    }).get_json()
+    first = event_service.ingest(org.id, "scan.completed", {"scan_id": "s-1"})
+    assert len(first.delivery_ids) == 1
+    api.patch(f"/webhooks/{created['id']}", json={"events": ["scan.started"]})
+    assert event_service.ingest(org.id, "scan.completed", {"scan_id": "s-2"}).delivery_ids == []
+    api.post("/webhooks", json={
+        "name": "Second", "url": "https://93.184.215.14/other", "events": ["scan.completed"],
+    })
+    assert len(event_service.ingest(org.id, "scan.completed", {"scan_id": "s-3"}).delivery_ids) == 1
+    api.delete(f"/webhooks/{created['id']}")
+    assert len(event_service.ingest(org.id, "scan.started", {"scan_id": "s-4"}).delivery_ids) == 0
+
+
+def test_ingest_without_redis_reads_the_endpoints_every_time(make_app, org):
+    from app.embedded_redis import free_port
+    from app.services import endpoints as endpoint_service
+    from app.services import events as event_service
+
+    org_id = org.id
+    down = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with down.app_context():
+        endpoint, _ = endpoint_service.create_endpoint(org_id, None, {
+            "name": "No Redis", "url": "https://93.184.215.14/hook", "events": ["scan.completed"],
+        })
+        made = event_service.ingest(org_id, "scan.completed", {"scan_id": "a"}).delivery_ids
+        assert len(made) == 1
+        endpoint_service.update_endpoint(org_id, None, endpoint, {"events": ["scan.started"]})
+        assert event_service.ingest(org_id, "scan.completed", {"scan_id": "b"}).delivery_ids == []
