@@ -285,6 +285,15 @@ def _still_claimed_statement(dialect):
         .where(Endpoint.id == Delivery.endpoint_id)
         .scalar_subquery()
     )
+    if dialect == "postgresql":
+        # A row lock, as the UPDATE that follows takes (it re-checks the claim on the row's
+        # latest version if another transaction changed it), without writing a row version.
+        return (
+            select(Delivery.id, endpoint_gone)
+            .where(*_claim_pairs(dialect), Delivery.waiting())
+            .with_for_update(of=Delivery.__table__, key_share=True)
+        )
+    # SQLite has no row locks: a write takes the database's write lock at once.
     return (
         update(Delivery)
         .where(*_claim_pairs(dialect), Delivery.waiting())

@@ -497,6 +497,8 @@ def main(argv=None):
                         help="comma-separated scenarios to run (sustained, latency, fan_out, "
                              "ingest, quick_retry, backlog, noisy_neighbour, latency_under_load); "
                              "default all")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes (the capacity model measures 1, 2 and 4)")
     args = parser.parse_args(argv)
     quick = args.quick
     only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -506,7 +508,7 @@ def main(argv=None):
 
     receiver = BenchReceiver().start()
     try:
-        stack = Stack().start()
+        stack = Stack(workers=args.workers).start()
     except BaseException:
         receiver.stop()
         raise
@@ -525,6 +527,10 @@ def main(argv=None):
             results["sustained"]["ratio"] = results["sustained"]["rate"] / raw_rate
             results["sustained"]["cpu_ms_per_delivery"] = cpu_per_delivery(
                 before, cpu_snapshot(stack, receiver), results["sustained"]["deliveries"]
+            )
+            results["sustained"]["cpu_ms_total"] = sum(
+                ms for name, ms in results["sustained"]["cpu_ms_per_delivery"].items()
+                if name not in ("receiver", "load generator")
             )
             results["worker_rss_mb"] = max(
                 stack.rss_mb(f"worker{n}") for n in range(stack.workers)
@@ -564,7 +570,7 @@ def print_table(r):
          f"{r['receiver_ratio']:.2f}"),
     ]
     if "sustained" in r:
-        rows.append(("sustained deliveries/s", f"{r['sustained']['rate']:.0f}", "ratio ≥ 0.5",
+        rows.append(("sustained deliveries/s", f"{r['sustained']['rate']:.0f}", "ratio ≥ 0.8",
                      f"{r['sustained']['ratio']:.2f}"))
     if "latency" in r:
         rows.append(("latency p50 / p99 (ms)",
@@ -577,11 +583,11 @@ def print_table(r):
     if "fan_out" in r:
         rows.append(("fan-out seconds (raw)",
                      f"{r['fan_out']['seconds']:.2f} ({r['fan_out']['raw_seconds']:.2f})",
-                     "ratio ≤ 1.5", f"{r['fan_out']['ratio']:.2f}"))
+                     "ratio ≤ 0.8", f"{r['fan_out']['ratio']:.2f}"))
     if "ingest" in r:
         rows.append(("ingest events/s (catalog/s)",
                      f"{r['ingest']['events_per_s']:.0f} ({r['ingest']['catalog_per_s']:.0f})",
-                     "ratio ≥ 0.3", f"{r['ingest']['ratio']:.2f}"))
+                     "ratio ≥ 0.5", f"{r['ingest']['ratio']:.2f}"))
     if "quick_retry" in r:
         rows.append(("quick retry delay (s)", f"{r['quick_retry']['delay_s']}", "2.0–3.0", ""))
     if "backlog" in r:
