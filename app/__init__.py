@@ -39,7 +39,15 @@ def create_app(config=None):
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 30},
         }
+    app.redis = Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+    )
+    # The rate limits use the app's own Redis connections (closed with it), not a pool of
+    # their own.
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    if app.config["RATELIMIT_STORAGE_URI"] == app.config["REDIS_URL"]:
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                              {"connection_pool": app.redis.connection_pool})
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -48,9 +56,6 @@ def create_app(config=None):
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    app.redis = Redis.from_url(
-        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
-    )
     app.task_queue = Queue(app.config["RQ_QUEUE"], connection=app.redis)
     # The jobs package tells the services' after-commit hook how to queue work.
     from . import (

@@ -35,16 +35,18 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = Redis.from_url(self.url)
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.ping()
-                return self
-            except RedisConnectionError as exc:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"embedded Redis did not start on port {self.port}") from exc
-                time.sleep(0.05)
+        with Redis.from_url(self.url) as client:
+            while True:
+                try:
+                    client.ping()
+                    return self
+                except RedisConnectionError as exc:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"embedded Redis did not start on port {self.port}"
+                        ) from exc
+                    time.sleep(0.05)
 
     def stop(self):
         if self.process and self.process.poll() is None:

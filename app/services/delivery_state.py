@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import WAITING_PREDICATE, Delivery, Endpoint, utcnow
+from . import recordsets
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +174,18 @@ def _of_endpoint(column):
 
 @functools.cache
 def _claim_statement(dialect):
+    wanted = (_any_of(Delivery.id, "ids", dialect), *claimable(_time("now")))
+    if dialect == "postgresql":
+        # A row another transaction holds (a user's action, another claim) is skipped, never
+        # waited for: a claim waits on nobody, so it is in no deadlock, whatever order the
+        # other statement locks its rows in.
+        wanted = (Delivery.id.in_(
+            select(Delivery.id).where(*wanted)
+            .with_for_update(of=Delivery.__table__, skip_locked=True)
+        ),)
     return (
         update(Delivery)
-        .where(_any_of(Delivery.id, "ids", dialect), *claimable(_time("now")))
+        .where(*wanted)
         .values(locked_until=_time("until"), lease_token=bindparam("token"))
         .returning(
             Delivery.id, Delivery.attempt_count, Delivery.next_trigger, Delivery.org_id,
@@ -334,16 +344,35 @@ def _finish_statement():
     )
 
 
+# PostgreSQL: the whole group in one statement (see recordsets).
+_FINISH_PG = text("""
+UPDATE deliveries AS d SET
+    status = v.status, attempt_count = v.attempt_count, next_attempt_at = v.next_attempt_at,
+    next_trigger = v.next_trigger, delivered_at = v.delivered_at,
+    last_status_code = v.last_status_code, last_error = v.last_error,
+    updated_at = v.updated_at, locked_until = NULL, lease_token = NULL
+FROM json_to_recordset(CAST(:rows AS json)) AS v(
+    b_id text, b_token text, status text, attempt_count integer, next_attempt_at timestamptz,
+    next_trigger text, delivered_at timestamptz, last_status_code integer, last_error text,
+    updated_at timestamptz)
+WHERE d.id = v.b_id AND d.lease_token = v.b_token AND d.status IN ('pending', 'failed')
+""")
+
+
 def finish(rows):
     """Leased, waiting → each row's new state (see outcome_state), lease cleared.
 
     `rows` are dicts with b_id, b_token and the columns to set, for claims still_claimed()
     returned in this transaction. Not committed.
     """
-    if rows:
-        db.session.execute(_finish_statement(), [
-            {**row, "locked_until": None, "lease_token": None} for row in rows
-        ])
+    if not rows:
+        return
+    if _dialect() == "postgresql":
+        db.session.execute(_FINISH_PG, {"rows": recordsets.as_json(rows)})
+        return
+    db.session.execute(_finish_statement(), [
+        {**row, "locked_until": None, "lease_token": None} for row in rows
+    ])
 
 
 # User actions ------------------------------------------------------------------------------

@@ -173,14 +173,17 @@ def overdue_count(now, due_by):
 def fair_order(offered):
     """The offered deliveries in rounds: each organization's first, then each one's second…;
     within an organization, its endpoints in turn, each endpoint's oldest first."""
+    by_age = sorted(offered, key=_age)
     by_org = {}
-    for due in sorted(offered, key=_age):
-        by_org.setdefault(due.org_id, {}).setdefault(due.endpoint_id, []).append(due)
+    for age, due in enumerate(by_age):
+        by_org.setdefault(due.org_id, {}).setdefault(due.endpoint_id, []).append((age, due))
     ranked = []
     for lanes in by_org.values():
-        turns = itertools.zip_longest(*lanes.values())
-        in_turn = (due for turn in turns for due in turn if due is not None)
-        ranked += [(position, _age(due), due) for position, due in enumerate(in_turn)]
+        in_turn = (item for turn in itertools.zip_longest(*lanes.values())
+                   for item in turn if item is not None)
+        # (round, age): within a round the oldest first; ages are distinct, so no tie
+        # reaches the rows themselves.
+        ranked += [(position, age, due) for position, (age, due) in enumerate(in_turn)]
     ranked.sort(key=lambda item: item[:2])
     seen, ordered = set(), []
     for _, _, due in ranked:

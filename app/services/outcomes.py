@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from flask import current_app
-from sqlalchemy import Integer, bindparam, case, insert, select, update
+from sqlalchemy import Integer, bindparam, case, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Attempt, Endpoint, EndpointDailyStat, insert_or_update, utcnow
-from . import after_commit, delivery_state
+from . import after_commit, delivery_state, recordsets
 from .delivery_state import USER_TRIGGERS
 from .transport import Outcome, storable
 
@@ -210,7 +210,10 @@ def _record(finished):
         tally = tallies.setdefault(plan.target.id, _Tally(plan.target))
         tally.add(outcome, plan.trigger not in USER_TRIGGERS, state["status"])
     if attempt_rows:
-        db.session.execute(insert(Attempt.__table__), attempt_rows)
+        if _postgresql():
+            db.session.execute(_ATTEMPTS_PG, {"rows": recordsets.as_json(attempt_rows)})
+        else:
+            db.session.execute(insert(Attempt.__table__), attempt_rows)
         delivery_state.finish(delivery_rows)
         ordered = [tallies[key] for key in sorted(tallies)]
         streaks = _count_on_endpoints(ordered, now)
@@ -285,14 +288,67 @@ def _endpoint_counts():
             delivered_count=c.delivered_count + bindparam("b_delivered", type_=Integer),
             exhausted_count=c.exhausted_count + bindparam("b_exhausted", type_=Integer),
             cancelled_count=c.cancelled_count + bindparam("b_cancelled", type_=Integer),
+            # Counters are not a change to the endpoint: its version (what workers keep of
+            # it, and its updatedAt) stays.
+            updated_at=c.updated_at,
         )
     )
+
+
+# PostgreSQL: one statement per group (see recordsets).
+_COUNTS_PG = text("""
+UPDATE endpoints AS e SET
+    total_attempts = e.total_attempts + v.b_successful + v.b_failed,
+    successful_attempts = e.successful_attempts + v.b_successful,
+    failed_attempts = e.failed_attempts + v.b_failed,
+    consecutive_failures = CASE WHEN v.b_successful > 0 THEN v.b_trailing
+                                ELSE e.consecutive_failures + v.b_failed END,
+    last_attempt_at = v.b_now, last_attempt_ok = v.b_last_ok, last_delivery_at = v.b_now,
+    timed_out_at = CASE v.b_timed_out WHEN 1 THEN v.b_now WHEN 0 THEN NULL
+                                      ELSE e.timed_out_at END,
+    delivered_count = e.delivered_count + v.b_delivered,
+    exhausted_count = e.exhausted_count + v.b_exhausted,
+    cancelled_count = e.cancelled_count + v.b_cancelled
+FROM json_to_recordset(CAST(:rows AS json)) AS v(
+    b_id text, b_successful integer, b_failed integer, b_trailing integer, b_now timestamptz,
+    b_last_ok boolean, b_timed_out integer, b_delivered integer, b_exhausted integer,
+    b_cancelled integer)
+WHERE e.id = v.b_id
+""")
+_DAILY_PG = text("""
+INSERT INTO endpoint_daily_stats (endpoint_id, day, org_id, successful, failed)
+SELECT v.endpoint_id, v.day, v.org_id, v.successful, v.failed
+FROM json_to_recordset(CAST(:rows AS json)) AS v(
+    endpoint_id text, day date, org_id text, successful integer, failed integer)
+ON CONFLICT (endpoint_id, day) DO UPDATE SET
+    successful = endpoint_daily_stats.successful + excluded.successful,
+    failed = endpoint_daily_stats.failed + excluded.failed
+""")
+_ATTEMPTS_PG = text("""
+INSERT INTO attempts (org_id, delivery_id, endpoint_id, number, trigger, started_at,
+                      request_url, remote_address, duration_ms, request_headers, request_body,
+                      request_truncated, response_status, response_headers, response_body,
+                      response_truncated, error, succeeded)
+SELECT org_id, delivery_id, endpoint_id, number, trigger, started_at, request_url,
+       remote_address, duration_ms, request_headers, request_body, request_truncated,
+       response_status, response_headers, response_body, response_truncated, error, succeeded
+FROM json_to_recordset(CAST(:rows AS json)) AS v(
+    org_id text, delivery_id text, endpoint_id text, number integer, trigger text,
+    started_at timestamptz, request_url text, remote_address text, duration_ms integer,
+    request_headers json, request_body text, request_truncated boolean,
+    response_status integer, response_headers json, response_body text,
+    response_truncated boolean, error text, succeeded boolean)
+""")
+
+
+def _postgresql():
+    return recordsets.on_postgresql(db.session)
 
 
 def _count_on_endpoints(tallies, now):
     """Add the group to the endpoints' counters in SQL (safe with many workers); returns
     {endpoint id: failure streak after it} for the endpoints with an automatic failure."""
-    db.session.execute(_endpoint_counts(), [
+    rows = [
         {
             "b_id": tally.target.id,
             "b_successful": tally.successful,
@@ -306,7 +362,11 @@ def _count_on_endpoints(tallies, now):
             "b_cancelled": tally.finals["cancelled"],
         }
         for tally in tallies
-    ])
+    ]
+    if _postgresql():
+        db.session.execute(_COUNTS_PG, {"rows": recordsets.as_json(rows)})
+    else:
+        db.session.execute(_endpoint_counts(), rows)
     failing = [tally.target.id for tally in tallies
                if tally.automatic_failure or tally.gone]
     if not failing:
@@ -330,6 +390,13 @@ def count_cancelled(endpoint_id, count):
 
 def _count_daily(tallies, now):
     """Upsert today's (UTC) row of each endpoint's daily series, one statement."""
+    if _postgresql():
+        db.session.execute(_DAILY_PG, {"rows": recordsets.as_json([
+            {"endpoint_id": tally.target.id, "day": now.date(), "org_id": tally.target.org_id,
+             "successful": tally.successful, "failed": tally.failed}
+            for tally in tallies
+        ])})
+        return
     table = EndpointDailyStat.__table__
     statement = insert_or_update(table)
     statement = statement.on_conflict_do_update(

@@ -56,6 +56,8 @@ class Stack:
             SECRET_KEY="bench-secret",
             # One token drives every scenario: counted as in production, never refused.
             API_RATE_LIMIT="100000000 per minute",
+            # The fan-out scenario's 1,000 endpoints in one organization.
+            MAX_ENDPOINTS_PER_ORG="1000",
             PYTHONUNBUFFERED="1",
         )
         return env

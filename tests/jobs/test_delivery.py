@@ -298,3 +298,29 @@ def test_endpoints_count_their_deliveries_as_they_become_final(app, api, org, re
     # Two delivered; the test send exhausted; the failed one and the two held cancelled.
     assert (row.delivered_count, row.exhausted_count, row.cancelled_count) == (2, 1, 3)
     assert [delivery(i).status for i in held] == ["cancelled", "cancelled"]
+
+
+def test_recording_attempts_leaves_the_endpoint_as_edited_and_an_edit_reaches_the_worker(
+    app, api, org, receiver
+):
+    """Counters are not an edit: the endpoint's updatedAt stays through its deliveries. An
+    edit moves it, and the next attempt goes out as edited (the worker's copy is renewed)."""
+    endpoint_id, _ = make_endpoint(org, receiver.url)
+    org_id = org.id
+    before = api.get(f"/webhooks/{endpoint_id}").get_json()["updatedAt"]
+    emit_one(org_id)
+    emit_one(org_id)
+    run_worker(app)
+    assert len(receiver.requests) == 2
+    assert api.get(f"/webhooks/{endpoint_id}").get_json()["updatedAt"] == before
+
+    changed = api.patch(f"/webhooks/{endpoint_id}", json={
+        "headers": [{"name": "X-Team", "value": "blue"}],
+    })
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["updatedAt"] != before
+    emit_one(org_id)
+    run_worker(app)
+    assert len(receiver.requests) == 3
+    assert receiver.requests[-1].headers.get("X-Team") == "blue"
+    assert "X-Team" not in receiver.requests[0].headers
