@@ -39,7 +39,7 @@ lint: install
 	$(BIN)/ruff check app tests worker.py wsgi.py
 
 bench: install
-	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(ONLY),--only $(ONLY),)
+	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(ONLY),--only $(ONLY),) $(if $(WORKERS),--workers $(WORKERS),)
 
 clean:
 	rm -rf $(VENV) instance tests/output
