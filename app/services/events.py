@@ -6,12 +6,20 @@ from datetime import UTC
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from .. import catalog
 from ..extensions import db
 from ..models import Delivery, Endpoint, Event, Project, insert_or_update, utcnow
-from . import after_commit, event_schemas, idempotency, payload_filters, payloads, strict_json
+from . import (
+    after_commit,
+    event_schemas,
+    idempotency,
+    payload_filters,
+    payloads,
+    recordsets,
+    strict_json,
+)
 
 # What ingest needs of an organization's live endpoints, kept by this process while the
 # organization's endpoints are unchanged: each change sets a new random version in Redis
@@ -244,12 +252,35 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
     ))
     project = register_project(org_id, data["project"]) if "project" in data else None
     if rows:
-        db.session.execute(insert(Delivery.__table__), rows)
+        _insert_deliveries(rows, event, payload)
     sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
     after_commit.add("deliver", *(r["id"] for r in rows if r["endpoint_id"] in sending))
     db.session.commit()
     remember_project(project)
     return Ingested(event, event.id, [r["id"] for r in rows])
+
+
+# PostgreSQL: an event's deliveries in one statement, whatever their number (they differ only
+# in id and endpoint).
+_DELIVERIES_PG = text("""
+INSERT INTO deliveries (id, org_id, endpoint_id, event_id, event_type, payload, status,
+                        attempt_count, next_attempt_at, next_trigger, created_at, updated_at)
+SELECT v.id, :org_id, v.endpoint_id, :event_id, :event_type, :payload, 'pending', 0,
+       :created_at, 'auto', :created_at, :created_at
+FROM unnest(CAST(:ids AS text[]), CAST(:endpoint_ids AS text[])) AS v(id, endpoint_id)
+""")
+
+
+def _insert_deliveries(rows, event, payload):
+    if recordsets.on_postgresql(db.session):
+        db.session.execute(_DELIVERIES_PG, {
+            "org_id": event.org_id, "event_id": event.id, "event_type": event.type,
+            "payload": payload, "created_at": event.created_at,
+            "ids": [row["id"] for row in rows],
+            "endpoint_ids": [row["endpoint_id"] for row in rows],
+        })
+    else:
+        db.session.execute(insert(Delivery.__table__), rows)
 
 
 def _payload(envelope):
