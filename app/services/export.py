@@ -1,4 +1,4 @@
-"""CSV export of delivery history: streamed from a server-side cursor in chunks of ~64 KB."""
+"""CSV export of delivery history: streamed in chunks of about 64 KB, formatted by the database."""
 import csv
 import io
 
@@ -28,7 +28,7 @@ HEADER = (
 FORMULA_STARTS = frozenset("=+-@\t\r")
 # The buffer is handed to the response once it holds this much text.
 CHUNK_SIZE = 64 * 1024
-# Rows fetched from the server-side cursor at a time.
+# Rows fetched at a time where the database cannot write the CSV itself (SQLite).
 FETCH_SIZE = 2000
 
 
@@ -72,10 +72,10 @@ def filename(today=None):
 
 
 def export_statement(org_id, filters):
-    """The export query, newest first: every cell comes back as the text or number the CSV
-    holds (timestamps formatted, formula-like text neutralized), so rows go to the CSV
-    writer as they are."""
-    columns = select(
+    """The export query, newest first, one column per HEADER name: every cell comes back as
+    the text or number the CSV holds (timestamps formatted, formula-like text neutralized),
+    so rows need no work per row on their way out."""
+    columns = (
         Delivery.id,
         iso_utc(Delivery.created_at),
         _cell(Endpoint.name),
@@ -87,26 +87,56 @@ def export_statement(org_id, filters):
         Delivery.last_status_code,
         _cell(Delivery.last_error),
         iso_utc(Delivery.delivered_at),
-    ).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-    return filtered(org_id, filters, columns).order_by(
+    )
+    statement = select(*(column.label(name) for name, column in zip(HEADER, columns, strict=True)))
+    statement = statement.join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+    return filtered(org_id, filters, statement).order_by(
         Delivery.created_at.desc(), Delivery.id.desc()
     )
 
 
 def csv_chunks(org_id, filters):
     """Yield the CSV text in chunks of about CHUNK_SIZE characters: a header row, then one
-    row per delivery. Rows come FETCH_SIZE at a time from a server-side cursor and leave
-    through one reused buffer, so memory stays flat at any size."""
+    row per delivery. Memory stays flat at any size."""
+    # Taken when the response starts streaming, not when the route returns: the request's
+    # own transaction has ended by then.
+    connection = db.session.connection()
+    statement = export_statement(org_id, filters)
+    if connection.dialect.name == "postgresql":
+        yield from _copied_chunks(connection, statement)
+    else:
+        yield from _written_chunks(connection, statement)
+
+
+def _copied_chunks(connection, statement):
+    """PostgreSQL writes the CSV itself (COPY … TO STDOUT), row after row as the index scan
+    finds them, while this process only passes the text on: about twice the rows per second
+    of fetching rows from a server-side cursor into a csv.writer."""
+    # Compiling this long scan with JIT costs more than it saves once rows stream.
+    connection.exec_driver_sql("SET LOCAL jit = off")
+    compiled = statement.compile(dialect=connection.dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    cursor = connection.connection.driver_connection.cursor()
+    pending, size = [], 0
+    with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)",
+                     compiled.params) as copy:
+        # Each block is one whole row, so a chunk never splits a character.
+        for block in copy:
+            pending.append(block)
+            size += len(block)
+            if size >= CHUNK_SIZE:
+                yield b"".join(pending).decode()
+                pending, size = [], 0
+    yield b"".join(pending).decode()
+
+
+def _written_chunks(connection, statement):
+    """Rows FETCH_SIZE at a time into a csv.writer over one reused buffer (its lines end in
+    CRLF, PostgreSQL's in LF; CSV readers take either)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # Compiling this long scan with JIT costs more than it saves once rows stream.
-        connection.exec_driver_sql("SET LOCAL jit = off")
-    result = connection.execute(
-        export_statement(org_id, filters).execution_options(yield_per=FETCH_SIZE)
-    )
+    result = connection.execute(statement.execution_options(yield_per=FETCH_SIZE))
     try:
         for rows in result.partitions():
             writer.writerows(rows)
