@@ -266,6 +266,8 @@ def explain(app, seed, cursor):
     from app.services import export
 
     webhook = seed["endpoints"][1]
+    since = (utcnow() - timedelta(days=30)).date().isoformat()
+    until = (utcnow() - timedelta(days=20)).date().isoformat()
     cases = {
         "first page": (history.HistoryFilters(), None),
         "status": (history.HistoryFilters(status="exhausted"), None),
@@ -275,20 +277,26 @@ def explain(app, seed, cursor):
         "rare status + event type": (history.HistoryFilters(
             status="cancelled", event_type="user.login_failed"), None),
         "webhook": (history.HistoryFilters(endpoint_id=webhook), None),
+        "webhook + 10-day date range": (history.HistoryFilters(
+            endpoint_id=webhook, start=history.parse_moment(since),
+            end=history.parse_moment(until, end_of_day=True)), None),
         "q (endpoint name)": (history.HistoryFilters(query="pager"), None),
         "deep cursor": (history.HistoryFilters(), cursor),
     }
     with app.app_context():
         statements = {label: history.page_statement(seed["org_id"], filters, page_cursor)
                       for label, (filters, page_cursor) in cases.items()}
-        statements["export, ~1M rows (plan only)"] = export.export_statement(
-            seed["org_id"], export_filters())
+        statements["export (the query COPY runs, in the export's settings)"] = (
+            export.export_statement(seed["org_id"], export_filters()))
         for label, statement in statements.items():
-            compiled = statement.compile(dialect=postgresql.psycopg.dialect())
-            analyze = "" if "plan only" in label else "ANALYZE, "
-            with db.engine.connect() as conn:
+            compiled = statement.compile(dialect=postgresql.psycopg.dialect(),
+                                         compile_kwargs={"render_postcompile": True})
+            with db.engine.begin() as conn:
+                if label.startswith("export"):
+                    for setting in export.POSTGRESQL_SETTINGS:
+                        conn.exec_driver_sql(setting)
                 plan = conn.exec_driver_sql(
-                    f"EXPLAIN ({analyze}BUFFERS) " + str(compiled), compiled.params).scalars()
+                    "EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), compiled.params).scalars()
                 print(f"\nEXPLAIN — {label}:")
                 for line in plan:
                     print("  " + line)
