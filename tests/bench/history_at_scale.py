@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import bindparam, create_engine, func, select, text  # noqa: E402
+from sqlalchemy import bindparam, create_engine, event, func, select, text  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -235,29 +235,54 @@ def pages(seed, cursor):
     }
 
 
+class SqlClock:
+    """Milliseconds spent in the database's cursor calls of an engine, to tell a page's SQL
+    from its rendering."""
+
+    def __init__(self, engine):
+        self.total = 0.0
+        event.listen(engine, "before_cursor_execute", self.before)
+        event.listen(engine, "after_cursor_execute", self.after)
+
+    def before(self, conn, *_):
+        conn.info["sql_started"] = time.perf_counter()
+
+    def after(self, conn, *_):
+        self.total += (time.perf_counter() - conn.info.pop("sql_started")) * 1000
+
+
 def time_pages(app, seed, cursor, runs=15):
-    """{label: median ms} over `runs` requests after one warm-up, printed with p90 and max."""
+    """({label: median ms}, {label: median SQL ms}, {label: first request ms}) over `runs`
+    requests after one warm-up (the first request), printed with p90, max and rows shown."""
     client = app.test_client()
     response = client.post("/login", data={"email": seed["admin"], "password": PASSWORD})
     assert response.status_code == 302, response.status_code
     headers = {"Authorization": f"Bearer {seed['token']}"}
-    medians, first = {}, {}
+    with app.app_context():
+        clock = SqlClock(db.engine)
+    medians, sql, first = {}, {}, {}
     for label, path in pages(seed, cursor).items():
-        timings = []
+        timings, sql_timings = [], []
         for n in range(runs + 1):
+            clock.total = 0.0
             started = time.perf_counter()
             response = client.get(path, headers=headers if path.startswith("/api") else {})
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status_code == 200, (path, response.status_code)
             if n:
                 timings.append(elapsed)
+                sql_timings.append(clock.total)
             else:
                 first[label] = round(elapsed, 1)
         medians[label] = round(statistics.median(timings), 2)
+        sql[label] = round(statistics.median(sql_timings), 2)
         p90 = statistics.quantiles(timings, n=10)[-1]
+        shown = (len(response.get_json()["data"]) if path.startswith("/api")
+                 else max(response.get_data().count(b"<tr") - 1, 0))
         print(f"  {label:28s} median {medians[label]:7.1f}  p90 {p90:7.1f}  "
-              f"max {max(timings):7.1f}  (first request {first[label]:.1f})", flush=True)
-    return medians, first
+              f"max {max(timings):7.1f}  SQL {sql[label]:5.1f}  first request "
+              f"{first[label]:7.1f}  rows shown {shown}", flush=True)
+    return medians, sql, first
 
 
 def explain(app, seed, cursor):
@@ -434,8 +459,8 @@ def measure(database_url, redis_url, rows, reuse_rows, depth):
     print(f"\n{present:,} deliveries in {make_url(database_url).database}; page timings "
           f"(Flask test client, 15 runs after 1 warm-up, ms):", flush=True)
     cursor = deep_cursor(app, seed["org_id"], min(depth, present - 100))
-    medians, first = time_pages(app, seed, cursor)
-    return app, seed, medians, first, present, cursor
+    medians, sql, first = time_pages(app, seed, cursor)
+    return app, seed, medians, sql, first, present, cursor
 
 
 def main():
@@ -454,16 +479,20 @@ def main():
     redis = EmbeddedRedis().start()
     apps = []
     try:
-        small, _, small_ms, _, small_rows, _ = measure(small_url, redis.url, SMALL_ROWS,
-                                                       args.reuse, SMALL_ROWS // 2)
+        small, _, small_ms, small_sql, _, small_rows, _ = measure(
+            small_url, redis.url, SMALL_ROWS, args.reuse, SMALL_ROWS // 2)
         apps.append(small)
-        app, seed, large_ms, large_first, large_rows, cursor = measure(
+        app, seed, large_ms, large_sql, large_first, large_rows, cursor = measure(
             args.database, redis.url, args.rows, args.reuse, 9_000_000)
         apps.append(app)
         ratios = {label: round(large_ms[label] / small_ms[label], 2) for label in large_ms}
-        print(f"\nmedian ms at {large_rows:,} ÷ at {small_rows:,} deliveries:")
+        sql_ratios = {label: round(large_sql[label] / max(small_sql[label], 0.01), 2)
+                      for label in large_sql}
+        print(f"\nmedian ms at {large_rows:,} ÷ at {small_rows:,} deliveries (page; its SQL):")
         for label, ratio in ratios.items():
-            print(f"  {label:28s} {large_ms[label]:7.1f} ÷ {small_ms[label]:6.1f} = {ratio:.2f}")
+            print(f"  {label:28s} {large_ms[label]:7.1f} ÷ {small_ms[label]:6.1f} = {ratio:.2f}"
+                  f"   SQL {large_sql[label]:5.2f} ÷ {small_sql[label]:5.2f} = "
+                  f"{sql_ratios[label]:.2f}")
         explain(app, seed, cursor)
         exported = measure_export(app, args.database, redis.url, seed)
         purged = (measure_retention(app, args.retention_days)
@@ -472,6 +501,8 @@ def main():
             "rows": large_rows, "small_rows": small_rows,
             "load_s": seed.get("load_s"), "vacuum_analyze_s": seed.get("vacuum_analyze_s"),
             "median_ms": large_ms, "small_median_ms": small_ms, "ratio": ratios,
+            "sql_median_ms": large_sql, "small_sql_median_ms": small_sql,
+            "sql_ratio": sql_ratios,
             "first_request_ms": large_first,
             "export": exported, "retention": purged,
         }))
