@@ -177,8 +177,11 @@ def load(app, rows):
         started = time.perf_counter()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
+            # Write the load's dirty pages now, not while pages are timed.
+            conn.exec_driver_sql("CHECKPOINT")
         vacuumed = time.perf_counter() - started
-        print(f"loaded {rows:,} deliveries in {loaded:.1f} s, VACUUM ANALYZE {vacuumed:.1f} s",
+        print(f"loaded {rows:,} deliveries in {loaded:.1f} s, VACUUM ANALYZE and CHECKPOINT "
+              f"{vacuumed:.1f} s",
               flush=True)
         return {"org_id": org.id, "admin": admin.email, "token": token, "endpoints": ids,
                 "load_s": round(loaded, 1), "vacuum_analyze_s": round(vacuumed, 1)}
@@ -251,38 +254,56 @@ class SqlClock:
         self.total += (time.perf_counter() - conn.info.pop("sql_started")) * 1000
 
 
-def time_pages(app, seed, cursor, runs=15):
-    """({label: median ms}, {label: median SQL ms}, {label: first request ms}) over `runs`
-    requests after one warm-up (the first request), printed with p90, max and rows shown."""
-    client = app.test_client()
-    response = client.post("/login", data={"email": seed["admin"], "password": PASSWORD})
-    assert response.status_code == 302, response.status_code
-    headers = {"Authorization": f"Bearer {seed['token']}"}
-    with app.app_context():
-        clock = SqlClock(db.engine)
-    medians, sql, first = {}, {}, {}
-    for label, path in pages(seed, cursor).items():
-        timings, sql_timings = [], []
+class Site:
+    """One loaded database with a logged-in client, timed page by page."""
+
+    def __init__(self, name, app, seed, cursor):
+        self.name, self.app, self.seed, self.cursor = name, app, seed, cursor
+        self.client = app.test_client()
+        response = self.client.post("/login", data={"email": seed["admin"],
+                                                    "password": PASSWORD})
+        assert response.status_code == 302, response.status_code
+        with app.app_context():
+            self.clock = SqlClock(db.engine)
+        self.medians, self.sql, self.first, self.timings = {}, {}, {}, {}
+
+    def get(self, label):
+        """Request one page; returns (ms, SQL ms, response)."""
+        path = pages(self.seed, self.cursor)[label]
+        headers = {"Authorization": f"Bearer {self.seed['token']}"}
+        self.clock.total = 0.0
+        started = time.perf_counter()
+        response = self.client.get(path, headers=headers if path.startswith("/api") else {})
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (path, response.status_code)
+        return elapsed, self.clock.total, response
+
+
+def time_pages(sites, runs=15):
+    """Time every page on every site, one request to each site in turn, so that the
+    machine's drift hits them alike: the first request apart, then the medians of `runs`."""
+    for label in pages(sites[0].seed, sites[0].cursor):
+        timings = {site.name: ([], []) for site in sites}
+        last = {}
         for n in range(runs + 1):
-            clock.total = 0.0
-            started = time.perf_counter()
-            response = client.get(path, headers=headers if path.startswith("/api") else {})
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, (path, response.status_code)
-            if n:
-                timings.append(elapsed)
-                sql_timings.append(clock.total)
-            else:
-                first[label] = round(elapsed, 1)
-        medians[label] = round(statistics.median(timings), 2)
-        sql[label] = round(statistics.median(sql_timings), 2)
-        p90 = statistics.quantiles(timings, n=10)[-1]
-        shown = (len(response.get_json()["data"]) if path.startswith("/api")
-                 else max(response.get_data().count(b"<tr") - 1, 0))
-        print(f"  {label:28s} median {medians[label]:7.1f}  p90 {p90:7.1f}  "
-              f"max {max(timings):7.1f}  SQL {sql[label]:5.1f}  first request "
-              f"{first[label]:7.1f}  rows shown {shown}", flush=True)
-    return medians, sql, first
+            for site in sites:
+                elapsed, sql, last[site.name] = site.get(label)
+                if n:
+                    timings[site.name][0].append(elapsed)
+                    timings[site.name][1].append(sql)
+                else:
+                    site.first[label] = round(elapsed, 1)
+        for site in sites:
+            pages_ms, sql_ms = timings[site.name]
+            response = last[site.name]
+            site.medians[label] = round(statistics.median(pages_ms), 2)
+            site.sql[label] = round(statistics.median(sql_ms), 2)
+            shown = (len(response.get_json()["data"]) if response.is_json
+                     else max(response.get_data().count(b"<tr") - 1, 0))
+            p90 = statistics.quantiles(pages_ms, n=10)[-1]
+            print(f"  {site.name:6s} {label:28s} median {site.medians[label]:7.1f}  p90 "
+                  f"{p90:7.1f}  max {max(pages_ms):7.1f}  SQL {site.sql[label]:5.1f}  first "
+                  f"request {site.first[label]:7.1f}  rows shown {shown}", flush=True)
 
 
 def explain(app, seed, cursor):
@@ -450,17 +471,14 @@ def measure_retention(app, days):
                 "non_final_kept": kept_after == kept_before, "non_final": kept_after}
 
 
-def measure(database_url, redis_url, rows, reuse_rows, depth):
-    """Load (or reuse) a database and time its pages; returns (app, seed, medians, rows)."""
+def prepare(database_url, redis_url, rows, reuse_rows, depth):
+    """Load (or reuse) a database; returns (app, seed, deliveries present, deep cursor)."""
     ensure_database(database_url)
     app = build_app(database_url, redis_url)
     seed = reuse(app) if reuse_rows else load(app, rows)
     present = count_rows(app)
-    print(f"\n{present:,} deliveries in {make_url(database_url).database}; page timings "
-          f"(Flask test client, 15 runs after 1 warm-up, ms):", flush=True)
-    cursor = deep_cursor(app, seed["org_id"], min(depth, present - 100))
-    medians, sql, first = time_pages(app, seed, cursor)
-    return app, seed, medians, sql, first, present, cursor
+    print(f"{present:,} deliveries in {make_url(database_url).database}", flush=True)
+    return app, seed, present, deep_cursor(app, seed["org_id"], min(depth, present - 100))
 
 
 def main():
@@ -479,12 +497,18 @@ def main():
     redis = EmbeddedRedis().start()
     apps = []
     try:
-        small, _, small_ms, small_sql, _, small_rows, _ = measure(
+        small, small_seed, small_rows, small_cursor = prepare(
             small_url, redis.url, SMALL_ROWS, args.reuse, SMALL_ROWS // 2)
         apps.append(small)
-        app, seed, large_ms, large_sql, large_first, large_rows, cursor = measure(
-            args.database, redis.url, args.rows, args.reuse, 9_000_000)
+        app, seed, large_rows, cursor = prepare(args.database, redis.url, args.rows,
+                                                args.reuse, 9_000_000)
         apps.append(app)
+        print("\npage timings (Flask test client, 15 runs after 1 warm-up, ms), the two "
+              "databases in turn:", flush=True)
+        sites = [Site("small", small, small_seed, small_cursor), Site("large", app, seed, cursor)]
+        time_pages(sites)
+        small_ms, small_sql = sites[0].medians, sites[0].sql
+        large_ms, large_sql, large_first = sites[1].medians, sites[1].sql, sites[1].first
         ratios = {label: round(large_ms[label] / small_ms[label], 2) for label in large_ms}
         sql_ratios = {label: round(large_sql[label] / max(small_sql[label], 0.01), 2)
                       for label in large_sql}
