@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -27,6 +27,8 @@ HOUR = timedelta(hours=1)
 # A delivery's creation time comes a moment before its commit: an hour's count is kept for
 # good once the hour ended this long ago; the deliveries after that are counted each time.
 SETTLE = timedelta(minutes=5)
+# No range reaches further back than this: older kept hour counts are never read again.
+LONGEST_RANGE = timedelta(days=31)
 
 
 def iso(moment):
@@ -282,6 +284,16 @@ def _keep_hours(gaps):
         connection.execute(
             insert_or_update(DeliveryHourCount.__table__).on_conflict_do_nothing(), rows
         )
+
+
+def forget_hour_counts(now=None):
+    """Delete the kept hour counts older than any range reads; returns how many."""
+    before = (now or utcnow()) - LONGEST_RANGE
+    deleted = db.session.execute(
+        delete(DeliveryHourCount).where(DeliveryHourCount.hour < before)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 def percentile(values, fraction):
