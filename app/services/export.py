@@ -122,10 +122,11 @@ def _copied_chunks(connection, statement):
         connection.exec_driver_sql(setting)
     compiled = statement.compile(dialect=connection.dialect,
                                  compile_kwargs={"render_postcompile": True})
-    cursor = connection.connection.driver_connection.cursor()
+    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)"
     pending, size = [], 0
-    with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)",
-                     compiled.params) as copy:
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+        sql, compiled.params
+    ) as copy:
         # Each block is one whole row, so a chunk never splits a character.
         for block in copy:
             pending.append(block)
