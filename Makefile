@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test test-fast lint bench chromium clean
+.PHONY: install run test test-fast lint bench bench-scale chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: install
 
 bench: install
 	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,) $(if $(ONLY),--only $(ONLY),) $(if $(WORKERS),--workers $(WORKERS),)
+
+## History, statistics, export and retention at 10,000,000 deliveries (PostgreSQL, DATABASE_URL
+## or hookline_bench; up to 20 minutes). REUSE=1 keeps the rows of an earlier run.
+bench-scale: install
+	$(BIN)/python tests/bench/history_at_scale.py --rows $(or $(ROWS),10000000) --retention-days 89 $(if $(REUSE),--reuse,)
 
 clean:
 	rm -rf $(VENV) instance tests/output

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, select, tuple_
 
 from ..extensions import db
 from ..models import Delivery, Event, Organization, utcnow
-from . import idempotency
+from . import idempotency, stats
 from .delivery_state import FINAL
 
 BATCH_SIZE = 5000
@@ -68,12 +68,14 @@ def _purge_events(before, batch_size):
 def purge(now=None, days=None, batch_size=BATCH_SIZE):
     """Delete final deliveries with their attempts, then events left without deliveries, all
     older than the retention period, one batch per transaction; then idempotency keys past
-    their window. Endpoint counters and the daily series are left alone, so statistics stay
-    right. Returns {"deliveries": n, "events": m, "idempotency_keys": k}."""
+    their window and kept hourly delivery counts older than any statistics range. Endpoint
+    counters, the daily series and the newer hour counts are left alone, so statistics stay
+    right. Returns {"deliveries": n, "events": m, "idempotency_keys": k, "hour_counts": h}."""
     before = cutoff(now, days)
     org_ids = db.session.execute(select(Organization.id)).scalars().all()
     return {
         "deliveries": sum(_purge_deliveries(org_id, before, batch_size) for org_id in org_ids),
         "events": _purge_events(before, batch_size),
         "idempotency_keys": idempotency.purge(now),
+        "hour_counts": stats.forget_hour_counts(now),
     }

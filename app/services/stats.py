@@ -4,10 +4,17 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, delete, func, or_, select
 
 from ..extensions import db
-from ..models import Attempt, Delivery, EndpointDailyStat, utcnow
+from ..models import (
+    Attempt,
+    Delivery,
+    DeliveryHourCount,
+    EndpointDailyStat,
+    insert_or_update,
+    utcnow,
+)
 
 RANGES = ("24h", "7d", "14d", "30d")
 DEFAULT_RANGE = "14d"
@@ -16,6 +23,12 @@ RANGE_LABELS = {"24h": "last 24 hours", "7d": "last 7 days", "14d": "last 14 day
 SHORT_LABELS = {"24h": "24 h", "7d": "7 days", "14d": "14 days", "30d": "30 days"}
 # Latency percentiles read at most this many of the range's most recent answered calls.
 LATENCY_SAMPLE = 10_000
+HOUR = timedelta(hours=1)
+# A delivery's creation time comes a moment before its commit: an hour's count is kept for
+# good once the hour ended this long ago; the deliveries after that are counted each time.
+SETTLE = timedelta(minutes=5)
+# No range reaches further back than this: older kept hour counts are never read again.
+LONGEST_RANGE = timedelta(days=31)
 
 
 def iso(moment):
@@ -197,14 +210,90 @@ def _series(win, lookup):
     return series
 
 
-def _deliveries_since(endpoint_ids, start):
-    """{endpoint id: deliveries created since `start`} from ix_deliveries_endpoint_created."""
-    rows = db.session.execute(
+def _deliveries_since(endpoint_ids, start, now):
+    """{endpoint id: deliveries created from `start` (a whole UTC hour) on}: the kept counts
+    of the hours that ended SETTLE before `now`, plus the deliveries after them counted from
+    ix_deliveries_endpoint_created. So a range costs the same at any history size."""
+    settled = (now - SETTLE).replace(minute=0, second=0, microsecond=0)
+    counts = dict.fromkeys(endpoint_ids, 0)
+    if start < settled:
+        counts.update(_kept_counts(endpoint_ids, start, settled))
+    live = db.session.execute(
         select(Delivery.endpoint_id, func.count())
-        .where(Delivery.endpoint_id.in_(list(endpoint_ids)), Delivery.created_at >= start)
+        .where(Delivery.endpoint_id.in_(list(endpoint_ids)),
+               Delivery.created_at >= max(start, settled))
         .group_by(Delivery.endpoint_id)
     ).all()
-    return dict(rows)
+    for endpoint_id, count in live:
+        counts[endpoint_id] += count
+    return counts
+
+
+def _kept_counts(endpoint_ids, start, until):
+    """{endpoint id: deliveries created in the hours from `start` to `until`} from
+    delivery_hour_counts, counting first the hours not kept yet."""
+    kept = (
+        select(DeliveryHourCount.endpoint_id, func.min(DeliveryHourCount.hour),
+               func.max(DeliveryHourCount.hour), func.count(),
+               func.sum(DeliveryHourCount.deliveries))
+        .where(DeliveryHourCount.endpoint_id.in_(list(endpoint_ids)),
+               DeliveryHourCount.hour >= start, DeliveryHourCount.hour < until)
+        .group_by(DeliveryHourCount.endpoint_id)
+    )
+    found = {row[0]: row[1:] for row in db.session.execute(kept).all()}
+    hours = (until - start) // HOUR
+    gaps = []
+    for endpoint_id in sorted(endpoint_ids):
+        first, last, count, _ = found.get(endpoint_id, (None, None, 0, 0))
+        if count == hours:
+            continue
+        if count and count == (last - first) // HOUR + 1:
+            # Kept hours are always one unbroken run: count what lies on either side.
+            gaps += [(endpoint_id, start, first), (endpoint_id, last + HOUR, until)]
+        else:
+            gaps.append((endpoint_id, start, until))
+    if gaps:
+        _keep_hours([gap for gap in gaps if gap[1] < gap[2]])
+        found = {row[0]: row[1:] for row in db.session.execute(kept).all()}
+    return {endpoint_id: int(row[3] or 0) for endpoint_id, row in found.items()}
+
+
+def _keep_hours(gaps):
+    """Count the deliveries of each (endpoint id, first hour, end) gap by hour, in one
+    query, and keep the counts, zeros included, in their own transaction (when readers
+    race, the first one's rows stay: they hold the same numbers)."""
+    hour = _hour_of(Delivery.created_at).label("hour")
+    in_gaps = or_(*(
+        and_(Delivery.endpoint_id == endpoint_id, Delivery.created_at >= first,
+             Delivery.created_at < end)
+        for endpoint_id, first, end in gaps
+    ))
+    with db.engine.begin() as connection:
+        counted = connection.execute(
+            select(Delivery.endpoint_id, hour, func.count())
+            .where(in_gaps)
+            .group_by(Delivery.endpoint_id, hour)
+        ).all()
+        by_hour = {(endpoint_id, _as_hour(at)): count for endpoint_id, at, count in counted}
+        rows = [
+            {"endpoint_id": endpoint_id, "hour": first + HOUR * n,
+             "deliveries": by_hour.get((endpoint_id, first + HOUR * n), 0)}
+            for endpoint_id, first, end in gaps
+            for n in range((end - first) // HOUR)
+        ]
+        connection.execute(
+            insert_or_update(DeliveryHourCount.__table__).on_conflict_do_nothing(), rows
+        )
+
+
+def forget_hour_counts(now=None):
+    """Delete the kept hour counts older than any range reads; returns how many."""
+    before = (now or utcnow()) - LONGEST_RANGE
+    deleted = db.session.execute(
+        delete(DeliveryHourCount).where(DeliveryHourCount.hour < before)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 def percentile(values, fraction):
@@ -242,7 +331,7 @@ def range_stats(endpoints, win, with_latency=False):
         hourly = _hourly_rows(Attempt.endpoint_id.in_(ids), win.start, by_endpoint=True)
     else:
         daily = daily_rows(ids, win.buckets[0], win.buckets[-1])
-    deliveries = _deliveries_since(ids, win.start)
+    deliveries = _deliveries_since(ids, win.start, win.end)
     result = {}
     for endpoint_id in ids:
         if win.hourly:

@@ -170,3 +170,40 @@ def test_search_combines_with_the_other_filters_and_is_bounded(org, endpoint):
     filters, errors = history.read_filters(org.id, {"q": "x" * 201})
     assert filters.query is None
     assert errors == {"q": "The search text must be at most 200 characters"}
+
+
+@pytest.mark.parametrize("args", [
+    {"status": "failed"}, {"eventType": "scan.failed"},
+    {"status": "failed", "eventType": "scan.failed"}, {"webhook": "other"},
+    {"from": "2025-01-01", "to": "2025-01-02"}, {"q": "other"},
+])
+def test_keyset_pages_under_a_filter_walk_its_rows_once_newest_first(org, endpoint, args):
+    other = factories.make_endpoint(org, "Other hook")
+    made = []
+    for n in range(24):
+        # Groups of four deliveries share their creation time.
+        made.append(factories.make_delivery(
+            (endpoint, other)[n % 2], ("failed", "delivered", "exhausted")[n % 3],
+            ("scan.failed", "scan.completed")[n % 4 == 0],
+            created_at=datetime(2025, 1, 1 + n // 8, 12, n // 4 % 2, tzinfo=UTC)))
+    if "webhook" in args:
+        args = {"webhook": other.id}
+    filters, errors = history.read_filters(org.id, args)
+    assert not errors
+
+    def selected(delivery):
+        return ((filters.status in (None, delivery.status))
+                and (filters.event_type in (None, delivery.event_type))
+                and (filters.endpoint_id in (None, delivery.endpoint_id))
+                and (filters.start is None or delivery.created_at >= filters.start)
+                and (filters.end is None or delivery.created_at < filters.end)
+                and (filters.query is None or delivery.endpoint_id == other.id))
+
+    expected = sorted(filter(selected, made), key=lambda d: (d.created_at, d.id), reverse=True)
+    seen, cursor = [], None
+    while True:
+        rows, cursor = history.history_page(org.id, filters, cursor, limit=2)
+        seen += [row.id for row in rows]
+        if cursor is None:
+            break
+    assert len(expected) > 2 and seen == [d.id for d in expected]

@@ -4,8 +4,16 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attempt, Delivery, Endpoint, EndpointDailyStat, Event, utcnow
-from app.services import retention
+from app.models import (
+    Attempt,
+    Delivery,
+    DeliveryHourCount,
+    Endpoint,
+    EndpointDailyStat,
+    Event,
+    utcnow,
+)
+from app.services import retention, stats
 from tests import factories
 
 
@@ -56,12 +64,31 @@ def test_old_events_go_only_once_their_deliveries_are_gone(app, org):
     factories.make_delivery(endpoint, event_id=still_used.id, created_at=now - timedelta(days=1))
 
     assert retention.purge(now=now, days=90) == {"deliveries": 0, "events": 1,
-                                                 "idempotency_keys": 0}
+                                                 "idempotency_keys": 0, "hour_counts": 0}
     assert sorted(db.session.execute(select(Event.id)).scalars()) == sorted(
         [still_used.id, recent.id])
 
 
 def test_nothing_to_purge_is_cheap_and_harmless(app, org):
     factories.make_delivery(factories.make_endpoint(org))
-    assert retention.purge() == {"deliveries": 0, "events": 0, "idempotency_keys": 0}
+    assert retention.purge() == {"deliveries": 0, "events": 0, "idempotency_keys": 0,
+                                 "hour_counts": 0}
     assert count(Delivery) == 1
+
+
+def test_hour_counts_go_once_no_statistics_range_reaches_them(app, org):
+    now = utcnow()
+    endpoint = factories.make_endpoint(org)
+    factories.make_delivery(endpoint, created_at=now - timedelta(days=2))
+    month = stats.window("30d", now)
+    assert stats.range_stats([endpoint], month)[endpoint.id]["deliveries"] == 1
+    # A count kept by a view of two months ago.
+    old_hour = (now - timedelta(days=60)).replace(minute=0, second=0, microsecond=0)
+    db.session.add(DeliveryHourCount(endpoint_id=endpoint.id, hour=old_hour, deliveries=7))
+    db.session.commit()
+    kept = count(DeliveryHourCount)
+
+    removed = retention.purge(now=now, days=365)
+
+    assert removed["hour_counts"] == 1 and count(DeliveryHourCount) == kept - 1
+    assert stats.range_stats([endpoint], month)[endpoint.id]["deliveries"] == 1

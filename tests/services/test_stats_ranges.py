@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.services import stats
+from app.models import utcnow
+from app.services import retention, stats
 from tests import factories
 
 NOW = datetime(2025, 1, 15, 14, 20, tzinfo=UTC)
@@ -97,3 +98,21 @@ def test_the_organization_series_follows_the_window(org, busy):
     assert sum(p["successful"] + p["failed"] for p in hourly) == 4
     daily = stats.organization_series(org.id, stats.window("30d", NOW))
     assert sum(p["successful"] + p["failed"] for p in daily) == 5
+
+
+def test_deliveries_of_past_hours_are_counted_once_and_kept(app, org):
+    endpoint = factories.make_endpoint(org, "Counted")
+    now = utcnow()
+    for hours in (0, 2, 30, 200):
+        factories.make_delivery(endpoint, created_at=now - timedelta(hours=hours))
+    week, month = stats.window("7d", now), stats.window("30d", now)
+    assert stats.range_stats([endpoint], week)[endpoint.id]["deliveries"] == 3
+    # A delivery of the current hour shows at once; a longer range counts its older hours.
+    factories.make_delivery(endpoint, created_at=now)
+    assert stats.range_stats([endpoint], week)[endpoint.id]["deliveries"] == 4
+    assert stats.range_stats([endpoint], month)[endpoint.id]["deliveries"] == 5
+    # Like the daily series, the counts outlive the deliveries retention purges.
+    app.config["WEBHOOK_RETENTION_DAYS"] = 1
+    assert retention.purge(now=now)["deliveries"] == 2
+    assert stats.range_stats([endpoint], month)[endpoint.id]["deliveries"] == 5
+    assert stats.range_stats([endpoint], week)[endpoint.id]["deliveries"] == 4
