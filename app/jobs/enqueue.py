@@ -9,6 +9,10 @@ log = logging.getLogger(__name__)
 
 # Deliveries per job: one job carries a few ids so per-job overhead is paid once per batch.
 BATCH_SIZE = 50
+# Jobs queued for one call at most: each job goes on to take whatever else is due, so the
+# ids beyond these (an event to many endpoints) are sent by the jobs that start first,
+# without a queue of jobs that would find their deliveries sent already.
+JOBS_PER_CALL = 4
 DELIVER = "app.jobs.deliver.deliver"
 # Set while a delivery job waits in the queue, not yet started. That job, once started, takes
 # whatever else is due too, so new deliveries need no job of their own meanwhile: a busy event
@@ -21,10 +25,11 @@ JOB_WAITING_SECONDS = 5
 def enqueue_deliveries(ids, always=False, urgent=False):
     """Queue attempts for these delivery ids (in order); returns how many jobs were queued.
 
-    Nothing is queued while a delivery job is already waiting (it will take these ids too),
-    unless `always` or `urgent`; `urgent` work (a person is waiting for it: a test send, a
-    retry) goes to the front of the queue. When Redis is unreachable this logs and returns
-    0: the rows are in the database and the sweeper queues them again.
+    At most JOBS_PER_CALL jobs of BATCH_SIZE ids are queued; the rest are due and those jobs
+    take them after their own. Nothing is queued while a delivery job is already waiting (it
+    will take these ids too), unless `always` or `urgent`; `urgent` work (a person is waiting
+    for it: a test send, a retry) goes to the front of the queue. When Redis is unreachable
+    this logs and returns 0: the rows are in the database and the sweeper queues them again.
     """
     ids = list(ids)
     if not ids:
@@ -32,7 +37,7 @@ def enqueue_deliveries(ids, always=False, urgent=False):
     jobs = [
         Queue.prepare_data(DELIVER, args=(ids[start:start + BATCH_SIZE],), result_ttl=0,
                            at_front=urgent)
-        for start in range(0, len(ids), BATCH_SIZE)
+        for start in range(0, min(len(ids), BATCH_SIZE * JOBS_PER_CALL), BATCH_SIZE)
     ]
     return _enqueue(jobs, always or urgent, len(ids))
 

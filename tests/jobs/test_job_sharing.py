@@ -2,6 +2,7 @@
 from rq import Queue
 
 from app.jobs import deliver as deliver_job
+from app.jobs import enqueue
 from app.jobs.enqueue import request_drain
 from app.jobs.sweeper import sweep
 from app.services import dispatch, events
@@ -69,3 +70,22 @@ def test_a_drain_request_while_a_job_waits_adds_nothing(app):
     assert request_drain() == 1
     assert request_drain() == 0
     assert len(queued_jobs(app)) == 1
+
+
+def test_many_ids_make_a_few_jobs_that_send_them_all(app, org, receiver):
+    make_endpoint(org, receiver.url)
+    org_id = org.id
+    count = enqueue.BATCH_SIZE * enqueue.JOBS_PER_CALL + 30
+    ids = [events.ingest(org_id, "scan.completed", {"n": n}).delivery_ids[0]
+           for n in range(count)]
+    app.task_queue.empty()
+    app.redis.delete(enqueue.JOB_WAITING)
+
+    assert enqueue.enqueue_deliveries(ids) == enqueue.JOBS_PER_CALL
+    carried = [i for job in queued_jobs(app) for i in job.args[0]]
+    assert carried == ids[:enqueue.BATCH_SIZE * enqueue.JOBS_PER_CALL]
+
+    run_worker(app)
+
+    assert len(receiver.wait_for(count)) == count
+    assert {delivery(i).status for i in ids} == {"delivered"}
