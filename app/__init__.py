@@ -59,11 +59,13 @@ def create_app(config=None):
     app.task_queue = Queue(app.config["RQ_QUEUE"], connection=app.redis)
     # The jobs package tells the services' after-commit hook how to queue work.
     from . import (
+        connection_checks,
         jobs,  # noqa: F401
         sqlite_pragmas,
     )
 
     sqlite_pragmas.install(app)
+    connection_checks.install(app)
 
     from .auth import init_auth
 

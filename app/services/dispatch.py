@@ -173,6 +173,9 @@ class Dispatcher:
             if delivery_ids:
                 self._take(delivery_state.claim(delivery_ids), list(delivery_ids))
             while True:
+                # Sends start before more is taken: taking costs queries, and what is
+                # queued already waits for none of them.
+                self._start_sends()
                 now = time.monotonic()
                 may_take = seconds is not None and (
                     not looked or now < stop_taking_at or self._room_before_slowest(now)

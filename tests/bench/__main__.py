@@ -371,12 +371,15 @@ def fan_out(api, receiver, endpoints, raw_rate):
     receiver.reset(session)
     started = time.time()
     api.emit("sarif.ingested", {"ingestion_id": "sarif-1", "results": 1})
+    accepted = time.time()
     seen = receiver.wait_for(session, endpoints, timeout=120)
-    last = max(a[0] for a in receiver.stats(session))
-    elapsed = last - started
+    arrivals = sorted(a[0] for a in receiver.stats(session))
+    elapsed = arrivals[-1] - started
     raw_time = endpoints / raw_rate
     return {"endpoints": endpoints, "received": seen, "seconds": elapsed,
-            "raw_seconds": raw_time, "ratio": elapsed / raw_time}
+            "raw_seconds": raw_time, "ratio": elapsed / raw_time,
+            "accepted_seconds": accepted - started, "first_seconds": arrivals[0] - started,
+            "half_seconds": arrivals[len(arrivals) // 2] - started}
 
 
 def ingest_ratio(stack, api, receiver, seconds, threads=8):
