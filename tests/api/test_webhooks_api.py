@@ -243,7 +243,7 @@ def test_audit_rows_hold_no_secret_or_header_value(api):
     api.patch(f"/webhooks/{created['id']}", json={"name": "B"})
     rotated = api.post(f"/webhooks/{created['id']}/rotate-secret").get_json()
     api.delete(f"/webhooks/{created['id']}")
-    entries = db.session.execute(select(AuditEntry)).scalars().all()
+    entries = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
     assert [e.action for e in entries] == ["endpoint.create", "endpoint.update",
                                            "endpoint.rotate_secret", "endpoint.delete"]
     text = repr([e.details for e in entries])
