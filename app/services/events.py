@@ -272,7 +272,7 @@ FROM unnest(CAST(:ids AS text[]), CAST(:endpoint_ids AS text[])) AS v(id, endpoi
 
 
 def _insert_deliveries(rows, event, payload):
-    if recordsets.on_postgresql(db.session):
+    if recordsets.on_postgresql():
         db.session.execute(_DELIVERIES_PG, {
             "org_id": event.org_id, "event_id": event.id, "event_type": event.type,
             "payload": payload, "created_at": event.created_at,

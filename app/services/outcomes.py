@@ -210,7 +210,7 @@ def _record(finished):
         tally = tallies.setdefault(plan.target.id, _Tally(plan.target))
         tally.add(outcome, plan.trigger not in USER_TRIGGERS, state["status"])
     if attempt_rows:
-        if _postgresql():
+        if recordsets.on_postgresql():
             db.session.execute(_ATTEMPTS_PG, {"rows": recordsets.as_json(attempt_rows)})
         else:
             db.session.execute(insert(Attempt.__table__), attempt_rows)
@@ -341,10 +341,6 @@ FROM json_to_recordset(CAST(:rows AS json)) AS v(
 """)
 
 
-def _postgresql():
-    return recordsets.on_postgresql(db.session)
-
-
 def _count_on_endpoints(tallies, now):
     """Add the group to the endpoints' counters in SQL (safe with many workers); returns
     {endpoint id: failure streak after it} for the endpoints with an automatic failure."""
@@ -363,7 +359,7 @@ def _count_on_endpoints(tallies, now):
         }
         for tally in tallies
     ]
-    if _postgresql():
+    if recordsets.on_postgresql():
         db.session.execute(_COUNTS_PG, {"rows": recordsets.as_json(rows)})
     else:
         db.session.execute(_endpoint_counts(), rows)
@@ -390,7 +386,7 @@ def count_cancelled(endpoint_id, count):
 
 def _count_daily(tallies, now):
     """Upsert today's (UTC) row of each endpoint's daily series, one statement."""
-    if _postgresql():
+    if recordsets.on_postgresql():
         db.session.execute(_DAILY_PG, {"rows": recordsets.as_json([
             {"endpoint_id": tally.target.id, "day": now.date(), "org_id": tally.target.org_id,
              "successful": tally.successful, "failed": tally.failed}

@@ -3,6 +3,8 @@
 import json
 from datetime import date, datetime
 
+from ..extensions import db
+
 
 def _plain(value):
     if isinstance(value, datetime | date):
@@ -16,5 +18,6 @@ def as_json(rows):
     return json.dumps(rows, default=_plain, separators=(",", ":"))
 
 
-def on_postgresql(session):
-    return session.get_bind().dialect.name == "postgresql"
+def on_postgresql():
+    """Whether the session's database is PostgreSQL (where recordsets are used)."""
+    return db.session.get_bind().dialect.name == "postgresql"
