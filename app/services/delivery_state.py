@@ -211,11 +211,30 @@ def claim(delivery_ids, now=None):
     until = now + timedelta(seconds=lease_seconds())
     token = secrets.token_hex(16)
     ids = list(dict.fromkeys(delivery_ids))
-    rows = db.session.execute(
-        _claim_statement(_dialect()), {"ids": ids, "now": now, "until": until, "token": token}
-    ).all() if ids else []
+    rows = []
+    if ids:
+        dialect = _dialect()
+        if dialect == "postgresql":
+            _plan_for_these_ids()
+        rows = db.session.execute(
+            _claim_statement(dialect), {"ids": ids, "now": now, "until": until, "token": token}
+        ).all()
     db.session.commit()
     return Claim(token, until, {row.id: row for row in rows})
+
+
+def _plan_for_these_ids():
+    """Plan the next statements of this transaction for their own parameters.
+
+    The client prepares a statement it runs often, and PostgreSQL may then keep one generic
+    plan for it, made for a list of ids of unknown length with the statistics of that moment.
+    For the claim such a plan walked the whole index of waiting deliveries once per id (tens
+    of milliseconds in a backlog of thousands); planned for its ids, it reads their rows. A
+    plan costs less than a millisecond, once per group of deliveries."""
+    db.session.execute(_CUSTOM_PLANS)
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def hand_back(claimed):
