@@ -246,10 +246,12 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
         replay = _claim_key(org_id, idempotency_key, event, len(rows))
         if replay is not None:
             return replay
-    # A plain INSERT: the ORM's unit of work costs more than the statement for one row.
-    db.session.execute(insert(Event.__table__).values(
-        id=event.id, org_id=org_id, type=event_type, data=data, created_at=event.created_at
-    ))
+    # A plain INSERT, built once: the ORM's unit of work costs more than the statement for
+    # one row, and so does building the statement again for every event.
+    db.session.execute(_INSERT_EVENT, {
+        "id": event.id, "org_id": org_id, "type": event_type, "data": data,
+        "created_at": event.created_at,
+    })
     project = register_project(org_id, data["project"]) if "project" in data else None
     if rows:
         _insert_deliveries(rows, event, payload)
@@ -259,6 +261,8 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
     remember_project(project)
     return Ingested(event, event.id, [r["id"] for r in rows])
 
+
+_INSERT_EVENT = insert(Event.__table__)
 
 # PostgreSQL: an event's deliveries in one statement, whatever their number (they differ only
 # in id and endpoint).

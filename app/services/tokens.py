@@ -3,7 +3,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from ..models import ApiToken, Organization, utcnow
@@ -42,6 +42,10 @@ def create_token(org_id, name, created_by_id=None):
     return token, plaintext
 
 
+# Built once: every API call looks its token up.
+_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def verify_token(plaintext):
     """The live ApiToken for a presented token, or None; records its last use.
 
@@ -51,7 +55,7 @@ def verify_token(plaintext):
     if not plaintext or len(plaintext) > 200:
         return None
     token = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))
+        _BY_HASH, {"token_hash": hash_token(plaintext)}
     ).scalar_one_or_none()
     if token is None or token.revoked_at is not None:
         return None
