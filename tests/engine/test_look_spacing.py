@@ -1,0 +1,100 @@
+"""Looks for due work take a bounded share of a busy worker's time, however slow they are.
+
+A look visits every endpoint with waiting deliveries, so thousands of endpoints holding
+retries (dead receivers) make each look slow. A worker with sends in flight looks again once
+the take interval is up; were that interval fixed, the slower the looks, the more of the
+worker's time and the database's would go to looking (40 % at 10,000 such endpoints).
+"""
+import itertools
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import insert, text
+
+from app.extensions import db
+from app.models import Delivery, Endpoint, Event, utcnow
+from app.services import dispatch, due_work
+
+WAITING_ENDPOINTS = 10_000
+
+
+def _endpoints_holding_retries(org, count):
+    """`count` endpoints, each with one failed delivery whose retry is two hours away."""
+    now = utcnow()
+    rows = [
+        {"id": str(uuid.uuid4()), "org_id": org.id, "name": "dead receiver",
+         "url": "https://dead.example.test/in", "events": ["scan.completed"],
+         "secret_encrypted": "unused", "created_at": now, "updated_at": now}
+        for _ in range(count)
+    ]
+    db.session.execute(insert(Endpoint.__table__), rows)
+    event_id = str(uuid.uuid4())
+    db.session.execute(insert(Event.__table__), {
+        "id": event_id, "org_id": org.id, "type": "scan.completed", "data": {},
+        "created_at": now,
+    })
+    db.session.execute(insert(Delivery.__table__), [
+        {"id": str(uuid.uuid4()), "org_id": org.id, "endpoint_id": row["id"],
+         "event_id": event_id, "event_type": "scan.completed", "payload": "{}",
+         "status": "failed", "attempt_count": 1, "next_attempt_at": now + timedelta(hours=2),
+         "next_trigger": "auto", "created_at": now, "updated_at": now}
+        for row in rows
+    ])
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE deliveries"))
+        db.session.commit()
+
+
+def test_slow_looks_are_spaced_by_what_they_take(app, org, tenant, receiver, monkeypatch):
+    # Another organization's dead receivers: thousands of endpoints holding retries.
+    _endpoints_holding_retries(org, WAITING_ENDPOINTS)
+    tenant.create_endpoint(receiver.url + "/hook")
+    # The one live delivery is held at the receiver: the worker has a send in flight and
+    # room for more all along, so it keeps looking for due work.
+    receiver.hold()
+    [delivery_id] = tenant.emit()
+
+    looks = []
+    look = due_work.candidates
+
+    def timed_look(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return look(*args, **kwargs)
+        finally:
+            looks.append((started, time.monotonic() - started))
+
+    monkeypatch.setattr(due_work, "candidates", timed_look)
+    ran = {}
+
+    def run():
+        with app.app_context():
+            ran["sent"] = dispatch.Dispatcher().run(seconds=1.5)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    receiver.wait_for(1)
+    time.sleep(1.0)
+    released_at = time.monotonic()
+    receiver.release()
+    worker.join(30)
+
+    assert not worker.is_alive() and ran["sent"] == 1
+    assert [item.delivery_id for item in receiver.requests] == [delivery_id]
+    slowest = max(seconds for _, seconds in looks)
+    assert slowest >= dispatch.TAKE_INTERVAL_SECONDS / dispatch.LOOK_SPACING, (
+        f"looks took {slowest * 1000:.1f} ms at most: too fast to show their spacing"
+    )
+    # Once the send is over the worker is idle, and an idle worker looks at once (or ends).
+    busy = [item for item in looks if item[0] < released_at]
+    assert len(busy) >= 3, busy
+    early = [
+        (round((start - previous) * 1000, 1), round(took * 1000, 1))
+        for (previous, took), (start, _) in itertools.pairwise(busy)
+        if start - previous < dispatch.LOOK_SPACING * took
+    ]
+    assert not early, f"looks started sooner than {dispatch.LOOK_SPACING}x the one before " \
+                      f"took (ms apart, ms the one before took): {early}"
