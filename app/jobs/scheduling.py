@@ -1,5 +1,6 @@
 """The one place that talks to rq-scheduler: retries at a time, periodic jobs by stable id."""
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -18,8 +19,21 @@ PERIODIC_JOBS = [
 ]
 
 
+class _Scheduler(Scheduler):
+    """rq-scheduler, reading due times to the millisecond.
+
+    rq-scheduler keeps whole seconds and queues what is due by the current whole second, so
+    a retry due at hh:mm:02.4 went out between :03 and :04 (the time rounded up, never early,
+    then one more second at most). schedule_attempt keeps the exact time, and this queues
+    by it: a retry goes out within one scheduler interval of its time.
+    """
+
+    def get_jobs_to_queue(self, with_times=False):
+        return self.get_jobs(time.time(), with_times=with_times)
+
+
 def scheduler():
-    return Scheduler(
+    return _Scheduler(
         queue=current_app.task_queue,
         connection=current_app.redis,
         interval=current_app.config["WEBHOOK_SCHEDULER_INTERVAL"],
@@ -39,10 +53,13 @@ def schedule_attempt(delivery_id, at):
     """
     when = to_naive_utc(at)
     if when.microsecond:
-        # rq-scheduler keeps whole seconds and would otherwise queue the job before it is due.
+        # rq-scheduler keeps whole seconds: rounded up, the job is never queued early.
         when = when.replace(microsecond=0) + timedelta(seconds=1)
     try:
-        scheduler().enqueue_at(when, DELIVER, [delivery_id], job_result_ttl=0)
+        target = scheduler()
+        job = target.enqueue_at(when, DELIVER, [delivery_id], job_result_ttl=0)
+        # Then the exact time (see _Scheduler), unless the job has been queued already.
+        target.connection.zadd(target.scheduled_jobs_key, {job.id: at.timestamp()}, xx=True)
     except (RedisError, OSError) as exc:
         log.warning("Could not schedule delivery %s (%s); the sweeper will", delivery_id, exc)
 

@@ -39,6 +39,23 @@ def test_periodic_jobs_keep_coming_back_after_they_run(make_app):
         assert "hookline-sweeper" in target
 
 
+def test_a_retry_is_queued_at_its_time_not_at_the_next_whole_second(app):
+    from freezegun import freeze_time
+
+    now = utcnow().replace(microsecond=0)
+    at = now + timedelta(seconds=2, milliseconds=400)
+    with freeze_time(now):
+        scheduling.schedule_attempt("some-delivery", at)
+    target = scheduling.scheduler()
+
+    def queued_by(moment):
+        with freeze_time(moment):
+            return [job.args for job in target.get_jobs_to_queue()]
+
+    assert queued_by(at - timedelta(milliseconds=50)) == []
+    assert queued_by(at + timedelta(milliseconds=50)) == [(["some-delivery"],)]
+
+
 def test_schedule_attempt_survives_redis_being_down(make_app):
     from app.embedded_redis import free_port
 
