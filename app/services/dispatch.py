@@ -59,9 +59,11 @@ RECORD_SECONDS = 0.25
 # with waiting deliveries, so with many of them (dead receivers' retries, paused endpoints'
 # backlogs) each look is slow, and with a fixed interval slow looks would take a growing
 # share of a busy worker's time and of PostgreSQL's (at 10,000 such endpoints, 40 % of the
-# worker's time). This way they take at most a fifth of it, however slow they become.
+# worker's time). This way they take at most a fifth of it, however slow they become; one
+# look slowed by a passing stall of the database delays the next by LONGEST_SPACING at most.
 TAKE_INTERVAL_SECONDS = 0.05
 LOOK_SPACING = 4
+LONGEST_SPACING_SECONDS = 2.0
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
 SLOW_GATE = "hookline:slow-endpoint:{}"
@@ -234,7 +236,8 @@ class Dispatcher:
 
     def _take_interval(self):
         """Seconds from one look for due work to the next while sends are in flight."""
-        return max(TAKE_INTERVAL_SECONDS, LOOK_SPACING * self.look_seconds)
+        spacing = min(LOOK_SPACING * self.look_seconds, LONGEST_SPACING_SECONDS)
+        return max(TAKE_INTERVAL_SECONDS, spacing)
 
     # Taking work -----------------------------------------------------------------------
 
