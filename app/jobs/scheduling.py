@@ -23,9 +23,9 @@ class _Scheduler(Scheduler):
     """rq-scheduler, reading due times to the millisecond.
 
     rq-scheduler keeps whole seconds and queues what is due by the current whole second, so
-    a retry due at hh:mm:02.4 went out between :03 and :04 (the time rounded up, never early,
-    then one more second at most). schedule_attempt keeps the exact time, and this queues
-    by it: a retry goes out within one scheduler interval of its time.
+    a retry due at hh:mm:02.4 went out at :03 (its time rounded up, so as never to be early):
+    up to a second late. schedule_attempt keeps the exact time, and this queues by it: a
+    retry goes out within one scheduler interval of its time.
     """
 
     def get_jobs_to_queue(self, with_times=False):
