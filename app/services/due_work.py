@@ -80,16 +80,21 @@ SELECT coalesce(sum((SELECT count(*) {_DUE_OF_ENDPOINT})), 0)
 _ORDERED_OVERDUE = f"SELECT count(*) FROM ({_ORDERED_HEADS}) AS heads"
 
 # Attempts a person asked for run even on a paused or disabled endpoint; a small index of
-# their own keeps them from being looked for through everyone's backlog.
-_REQUESTED = f"""
-SELECT deliveries.id, deliveries.org_id, deliveries.endpoint_id,
-       endpoints.timed_out_at IS NOT NULL AS slow,
-       endpoints.rate_limit, deliveries.next_attempt_at, deliveries.created_at
-  FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
+# their own keeps them from being looked for through everyone's backlog. They are read from
+# that index first, then joined to their endpoints: left to choose, PostgreSQL without fresh
+# statistics went through every endpoint's waiting deliveries instead (a paused endpoint's
+# 190,000 held deliveries: 68 ms a look, against under 1).
+_ASKED = f"""
+SELECT id, org_id, endpoint_id, next_attempt_at, created_at FROM deliveries
  WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
-   AND next_attempt_at <= :due_by AND {_UNLEASED}
-   AND endpoints.deleted_at IS NULL
- ORDER BY next_attempt_at LIMIT :limit"""
+   AND next_attempt_at <= :due_by AND {_UNLEASED}"""
+_REQUESTED = f"""
+SELECT asked.id, asked.org_id, asked.endpoint_id,
+       endpoints.timed_out_at IS NOT NULL AS slow,
+       endpoints.rate_limit, asked.next_attempt_at, asked.created_at
+  FROM ({_ASKED} ORDER BY next_attempt_at LIMIT :limit) AS asked
+  JOIN endpoints ON endpoints.id = asked.endpoint_id
+ WHERE endpoints.deleted_at IS NULL"""
 
 # All offered deliveries in one statement (one round trip per take): those people asked for,
 # then each unordered endpoint's oldest, then each ordered endpoint's head.
@@ -100,12 +105,12 @@ UNION ALL {_ORDERED_HEADS}"""
     for dialect, sql in _FAIR.items()
 }
 
-# Those of stopped endpoints (the others are in _OVERDUE).
+# Those of stopped endpoints (the others are in _OVERDUE), read from the same index first.
 _REQUESTED_OVERDUE = f"""
-SELECT count(*) FROM deliveries JOIN endpoints ON endpoints.id = deliveries.endpoint_id
- WHERE {WAITING_PREDICATE} AND next_trigger IN {USER_TRIGGERS_SQL}
-   AND next_attempt_at <= :due_by AND {_UNLEASED}
-   AND endpoints.deleted_at IS NULL
+WITH asked AS MATERIALIZED ({_ASKED})
+SELECT count(*) FROM asked
+  JOIN endpoints ON endpoints.id = asked.endpoint_id
+ WHERE endpoints.deleted_at IS NULL
    AND NOT (endpoints.is_active = :yes AND endpoints.disabled_at IS NULL)"""
 
 

@@ -2,9 +2,11 @@
 tenants with API access, an admin signed in to the pages."""
 import pytest
 
+from app.extensions import db
 from tests import factories
 from tests.misbehaving import MisbehavingServer
 
+from . import plans
 from .receivers import HoldingReceiver
 from .tenants import Tenant
 from .workers import BackgroundWorker
@@ -94,3 +96,15 @@ def signed_in(client, auth, tenant):
     """An admin of the tenant signed in to the pages; returns the client."""
     auth.login(factories.make_user(tenant.org, "admin").email)
     return client
+
+
+@pytest.fixture
+def many_rows(app):
+    """For a test that writes many rows: afterwards they are deleted and the tables vacuumed
+    (see plans.vacuum), so later tests do not pay for them."""
+    yield
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+    plans.vacuum()

@@ -17,26 +17,13 @@ from app.extensions import db
 from app.models import Delivery, utcnow
 from app.services import delivery_state
 from tests import factories
+from tests.engine.plans import index_entries_read
 
 BACKLOG = 3000
 CLAIMED = 10
 
 
-def _index_entries_read():
-    """Index entries PostgreSQL has counted as read on deliveries so far (this connection's
-    counts are sent first)."""
-    db.session.execute(text("SELECT pg_stat_force_next_flush()"))
-    db.session.commit()
-    db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
-    read = db.session.execute(text(
-        "SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes "
-        "WHERE relname = 'deliveries'"
-    )).scalar()
-    db.session.commit()
-    return int(read)
-
-
-def test_a_claim_reads_its_own_rows_with_a_generic_plan_in_force(make_app):
+def test_a_claim_reads_its_own_rows_with_a_generic_plan_in_force(make_app, many_rows):
     # Every statement on this app's connections gets the generic plan, as a prepared
     # statement does once PostgreSQL has chosen one.
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={
@@ -61,9 +48,9 @@ def test_a_claim_reads_its_own_rows_with_a_generic_plan_in_force(make_app):
         db.session.execute(text("ANALYZE deliveries"))
         db.session.commit()
 
-        before = _index_entries_read()
+        before = index_entries_read()
         claim = delivery_state.claim(ids[:CLAIMED])
-        read = _index_entries_read() - before
+        read = index_entries_read() - before
 
         assert sorted(claim.rows) == sorted(ids[:CLAIMED])
         # The primary key's entry of each claimed row, and a little more; not the backlog.

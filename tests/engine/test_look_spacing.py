@@ -48,7 +48,8 @@ def _endpoints_holding_retries(org, count):
         db.session.commit()
 
 
-def test_slow_looks_are_spaced_by_what_they_take(app, org, tenant, receiver, monkeypatch):
+def test_slow_looks_are_spaced_by_what_they_take(app, org, tenant, receiver, monkeypatch,
+                                                  many_rows):
     # Another organization's dead receivers: thousands of endpoints holding retries.
     _endpoints_holding_retries(org, WAITING_ENDPOINTS)
     tenant.create_endpoint(receiver.url + "/hook")
