@@ -58,9 +58,10 @@ RECORD_SECONDS = 0.25
 # after a look than LOOK_SPACING times what that look took. A look visits every endpoint
 # with waiting deliveries, so with many of them (dead receivers' retries, paused endpoints'
 # backlogs) each look is slow, and with a fixed interval slow looks would take a growing
-# share of a busy worker's time and of PostgreSQL's (at 10,000 such endpoints, 40 % of the
-# worker's time). This way they take at most a fifth of it, however slow they become; one
-# look slowed by a passing stall of the database delays the next by LONGEST_SPACING at most.
+# share of a busy worker's time and of PostgreSQL's (at 10,000 such endpoints, a third to
+# two fifths of the worker's time). This way they take at most a fifth of it, however slow
+# they become; one look slowed by a passing stall of the database delays the next by
+# LONGEST_SPACING_SECONDS at most.
 TAKE_INTERVAL_SECONDS = 0.05
 LOOK_SPACING = 4
 LONGEST_SPACING_SECONDS = 2.0
