@@ -63,7 +63,7 @@ RECORD_SECONDS = 0.25
 # they become; one look slowed by a passing stall of the database delays the next by
 # LONGEST_SPACING_SECONDS at most.
 TAKE_INTERVAL_SECONDS = 0.05
-LOOK_SPACING = 4
+LOOK_SPACING = 5
 LONGEST_SPACING_SECONDS = 2.0
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
