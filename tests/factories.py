@@ -1,6 +1,8 @@
 """Factories for test data, going through the same services the product uses."""
 import itertools
 
+from sqlalchemy import insert
+
 from app.services import accounts, tokens
 
 PASSWORD = "correct-horse-battery"
@@ -85,3 +87,48 @@ def db_endpoint(endpoint_id):
 
     db.session.expire_all()
     return db.session.get(Endpoint, endpoint_id)
+
+
+def make_endpoints(org, count, name="Endpoint", url="https://hooks.example.test/in"):
+    """`count` minimal endpoint rows of `org` in one INSERT (no validation, not committed);
+    returns their ids."""
+    import uuid
+
+    from app.extensions import db
+    from app.models import Endpoint, utcnow
+
+    now = utcnow()
+    rows = [
+        {"id": str(uuid.uuid4()), "org_id": org.id, "name": name, "url": url,
+         "events": ["scan.completed"], "secret_encrypted": "unused",
+         "created_at": now, "updated_at": now}
+        for _ in range(count)
+    ]
+    db.session.execute(insert(Endpoint.__table__), rows)
+    return [row["id"] for row in rows]
+
+
+def make_endpoints_holding_retries(org, count):
+    """`count` endpoints of `org`, each holding one failed delivery whose retry is two hours
+    away (as a dead receiver's deliveries wait between attempts); committed."""
+    import uuid
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import Delivery, Event, utcnow
+
+    endpoint_ids = make_endpoints(org, count, "dead receiver", "https://dead.example.test/in")
+    now = utcnow()
+    event_id = str(uuid.uuid4())
+    db.session.execute(insert(Event.__table__), {
+        "id": event_id, "org_id": org.id, "type": "scan.completed", "data": {},
+        "created_at": now,
+    })
+    db.session.execute(insert(Delivery.__table__), [
+        {"id": str(uuid.uuid4()), "org_id": org.id, "endpoint_id": endpoint_id,
+         "event_id": event_id, "event_type": "scan.completed", "payload": "{}",
+         "status": "failed", "attempt_count": 1, "next_attempt_at": now + timedelta(hours=2),
+         "next_trigger": "auto", "created_at": now, "updated_at": now}
+        for endpoint_id in endpoint_ids
+    ])
+    db.session.commit()

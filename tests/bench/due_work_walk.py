@@ -12,10 +12,8 @@ import json
 import os
 import subprocess
 import time
-import uuid
-from datetime import timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from .__main__ import _postgres_base
 
@@ -25,8 +23,8 @@ LOOKS = 10
 def _measure(count):
     from app import create_app
     from app.extensions import db
-    from app.models import Delivery, Endpoint, Event, utcnow
     from app.services import accounts, due_work
+    from tests import factories
 
     app = create_app()
     with app.app_context():
@@ -34,25 +32,7 @@ def _measure(count):
 
         upgrade()
         org = accounts.create_organization(f"Walk {count}")
-        now = utcnow()
-        endpoints = [
-            {"id": str(uuid.uuid4()), "org_id": org.id, "name": "walk",
-             "url": "https://receiver.example.test/in", "events": ["scan.completed"],
-             "secret_encrypted": "unused", "created_at": now, "updated_at": now}
-            for _ in range(count)
-        ]
-        db.session.execute(insert(Endpoint.__table__), endpoints)
-        event_id = str(uuid.uuid4())
-        db.session.execute(insert(Event.__table__).values(
-            id=event_id, org_id=org.id, type="scan.completed", data={}, created_at=now))
-        db.session.execute(insert(Delivery.__table__), [
-            {"id": str(uuid.uuid4()), "org_id": org.id, "endpoint_id": endpoint["id"],
-             "event_id": event_id, "event_type": "scan.completed", "payload": "{}",
-             "status": "failed", "attempt_count": 1, "next_attempt_at": now + timedelta(hours=2),
-             "next_trigger": "auto", "created_at": now, "updated_at": now}
-            for endpoint in endpoints
-        ])
-        db.session.commit()
+        factories.make_endpoints_holding_retries(org, count)
         db.session.execute(text("ANALYZE deliveries"))
         db.session.execute(text("ANALYZE endpoints"))
         db.session.commit()

@@ -8,14 +8,13 @@ not been analyzed yet, PostgreSQL instead went through every endpoint's waiting 
 to find them (68 ms a look beside 190,000 held deliveries, on every worker's every look).
 Here: 200,000 held deliveries, their statistics dropped.
 """
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Endpoint, utcnow
+from app.models import utcnow
 from app.services import due_work
 from tests import factories
 from tests.engine.plans import index_entries_read, vacuum
@@ -45,12 +44,7 @@ def test_looks_for_due_work_skip_a_paused_endpoints_held_backlog(app, org, many_
         pytest.skip("plans are PostgreSQL's")
     vacuum()
     now = utcnow()
-    db.session.execute(insert(Endpoint.__table__), [
-        {"id": str(uuid.uuid4()), "org_id": org.id, "name": f"Live {n}",
-         "url": "https://hooks.example.test/in", "events": ["scan.completed"],
-         "secret_encrypted": "unused", "created_at": now, "updated_at": now}
-        for n in range(ENDPOINTS)
-    ])
+    factories.make_endpoints(org, ENDPOINTS, "Live")
     paused = factories.make_endpoint(org, "Paused", is_active=False)
     # Made by the database itself: 200,000 rows through the driver would take seconds.
     db.session.execute(text("""

@@ -8,50 +8,23 @@ worker's time and the database's would go to looking (40 % at 10,000 such endpoi
 import itertools
 import threading
 import time
-import uuid
-from datetime import timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Delivery, Endpoint, Event, utcnow
 from app.services import dispatch, due_work
+from tests import factories
 
 WAITING_ENDPOINTS = 10_000
-
-
-def _endpoints_holding_retries(org, count):
-    """`count` endpoints, each with one failed delivery whose retry is two hours away."""
-    now = utcnow()
-    rows = [
-        {"id": str(uuid.uuid4()), "org_id": org.id, "name": "dead receiver",
-         "url": "https://dead.example.test/in", "events": ["scan.completed"],
-         "secret_encrypted": "unused", "created_at": now, "updated_at": now}
-        for _ in range(count)
-    ]
-    db.session.execute(insert(Endpoint.__table__), rows)
-    event_id = str(uuid.uuid4())
-    db.session.execute(insert(Event.__table__), {
-        "id": event_id, "org_id": org.id, "type": "scan.completed", "data": {},
-        "created_at": now,
-    })
-    db.session.execute(insert(Delivery.__table__), [
-        {"id": str(uuid.uuid4()), "org_id": org.id, "endpoint_id": row["id"],
-         "event_id": event_id, "event_type": "scan.completed", "payload": "{}",
-         "status": "failed", "attempt_count": 1, "next_attempt_at": now + timedelta(hours=2),
-         "next_trigger": "auto", "created_at": now, "updated_at": now}
-        for row in rows
-    ])
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE deliveries"))
-        db.session.commit()
 
 
 def test_slow_looks_are_spaced_by_what_they_take(app, org, tenant, receiver, monkeypatch,
                                                   many_rows):
     # Another organization's dead receivers: thousands of endpoints holding retries.
-    _endpoints_holding_retries(org, WAITING_ENDPOINTS)
+    factories.make_endpoints_holding_retries(org, WAITING_ENDPOINTS)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE deliveries"))
+        db.session.commit()
     tenant.create_endpoint(receiver.url + "/hook")
     # The one live delivery is held at the receiver: the worker has a send in flight and
     # room for more all along, so it keeps looking for due work.
