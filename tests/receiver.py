@@ -24,6 +24,8 @@ class Recorded:
     headers: CaseInsensitiveDict
     body: bytes
     received_at: float
+    # The sender's address and port: requests on one kept-alive connection share it.
+    client: tuple = ()
 
     def json(self):
         import json
@@ -88,7 +90,7 @@ class Receiver:
                 body = self.rfile.read(length) if length else b""
                 record = Recorded(
                     self.command, self.path, CaseInsensitiveDict(self.headers.items()), body,
-                    time.time(),
+                    time.time(), self.client_address,
                 )
                 with receiver._cond:
                     receiver.requests.append(record)

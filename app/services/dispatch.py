@@ -2,16 +2,17 @@
 endpoint's deliveries in order), record every outcome.
 
 A delivery job runs one Dispatcher. It keeps up to WEBHOOK_SEND_CONCURRENCY sends in flight
-from this process's send threads, one per endpoint at a time (a receiver gets its deliveries
-oldest first), and takes more due work whenever few claimed deliveries are left, so a slow
-or hanging receiver holds one send thread and nothing else: the other endpoints' sends go on
-around it. Outcomes are recorded in the job's own thread, in groups (RECORD_GROUP, or
-RECORD_SECONDS after the first) to spare a commit per attempt; a failure is recorded as soon
-as it comes back, before its endpoint sends again, so the policy rules see every failure.
+on this process's send loop (services/transport.py), one per endpoint at a time (a receiver
+gets its deliveries oldest first), and takes more due work whenever few claimed deliveries
+are left, so a slow or hanging receiver holds one of those places and nothing else: the other
+endpoints' sends go on around it. Outcomes are recorded in the job's own thread, in groups
+(RECORD_GROUP, or RECORD_SECONDS after the first) to spare a commit per attempt; a failure
+is recorded as soon as it comes back, before its endpoint sends again, so the policy rules
+see every failure.
 
 An endpoint whose last attempt timed out gets one delivery in flight at a time, across all
-workers (a gate in Redis), and such endpoints together use at most half the send threads,
-so dead receivers cannot take every thread.
+workers (a gate in Redis), and such endpoints together take at most half the places, so
+dead receivers cannot take every one.
 """
 import logging
 import math
@@ -154,11 +155,10 @@ class Dispatcher:
         self.allow_private = config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
         self.width = max(1, config["WEBHOOK_SEND_CONCURRENCY"])
         self.slow_width = max(1, self.width // 2)
-        self.pool = transport.send_pool(self.width)
         self.gates = _SlowGates(delivery_state.lease_seconds())
         self.lanes = {}  # endpoint id → deque of Plans not yet sent, oldest first
         self.queued = 0  # Plans in all lanes
-        self.turns = deque()  # endpoints whose lane waits for a send thread, in turn
+        self.turns = deque()  # endpoints whose lane waits for a place to send, in turn
         self.sending = {}  # future → (plan, started at, started on the monotonic clock)
         self.finished = []  # (plan, started, outcome) not yet recorded
         self.finished_at = 0.0
@@ -361,10 +361,19 @@ class Dispatcher:
                 continue
             lane.popleft()
             self.queued -= 1
-            future = self.pool.submit(_send, plan, self.timeout, self.allow_private)
+            future = self._send(plan)
             self.sending[future] = (plan, utcnow(), time.monotonic())
             slow_sending += plan.target.slow
         self.turns.extend(waiting_slow)
+
+    def _send(self, plan):
+        """A Future of one POST's Outcome, or of the error that kept it from being made."""
+        if plan.request.error:
+            return transport.done(transport.Outcome(error=plan.request.error))
+        return transport.submit(
+            plan.target.url, plan.request.body, plan.request.headers,
+            timeout=self.timeout, allow_private=self.allow_private,
+        )
 
     def _rate_allows(self, target):
         now = time.monotonic()
@@ -463,17 +472,3 @@ class Dispatcher:
             log.exception("Outcomes left unrecorded; their leases will run out")
         for endpoint_id in list(self.gates.held):
             self.gates.release(endpoint_id)
-
-
-def _send(plan, timeout, allow_private):
-    """One POST in a send thread, or the error that kept it from being made; never raises."""
-    if plan.request.error:
-        return transport.Outcome(error=plan.request.error)
-    try:
-        return transport.post(
-            plan.target.url, plan.request.body, plan.request.headers,
-            timeout=timeout, allow_private=allow_private,
-        )
-    except Exception as exc:  # one delivery's surprise must not stop the others
-        log.exception("Sending delivery %s failed unexpectedly", plan.delivery.id)
-        return transport.Outcome(error=f"Send failed: {exc.__class__.__name__}")

@@ -1,7 +1,17 @@
 """The one HTTP client: pinned and checked addresses, no redirects, an absolute deadline per
-send, and a cap on what is read of the response."""
-import heapq
-import itertools
+send, and a cap on what is read of the response.
+
+Every send of a process runs on one event loop in a thread of its own (aiohttp, one session
+with a keep-alive pool per address, port and TLS name): a receiver that answers slowly or
+never holds a socket and nothing else, and a thousand quick sends cost a thread no handoffs
+of the interpreter lock. `submit` hands a send to the loop and returns a Future of its
+Outcome; `post` waits for it.
+"""
+import asyncio
+import atexit
+import errno
+import logging
+import os
 import socket
 import ssl
 import threading
@@ -11,32 +21,29 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from urllib.parse import urlsplit
 
+import aiohttp
 import certifi
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, Timeout
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import (
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
 
 from . import url_safety
+
+log = logging.getLogger(__name__)
 
 # What is read of a response body; the rest is never read and the connection is dropped.
 RESPONSE_BODY_LIMIT = 64 * 1024
 # Response headers kept for history: how many, and how long each value may be.
 RESPONSE_HEADERS_KEPT = 64
 RESPONSE_HEADER_VALUE_LIMIT = 1024
-POOLS_KEPT = 256
-CONNECTIONS_PER_POOL = 32
-
-_lock = threading.Lock()
-_manager = None
-_send_pools = {}
-
+# An idle keep-alive connection is closed after this long.
+KEEPALIVE_SECONDS = 15
+# Threads for name lookups, which block: they run beside the loop, never on it. As many as
+# sends a process may have in flight, so a name slow to resolve holds its own send and no
+# other's (threads are made only as lookups need them).
+LOOKUP_THREADS = 64
+# Headers aiohttp would add of its own; a send carries only what the request names (and
+# Host and Content-Length).
+_NOT_ADDED = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
 
 def storable(text):
     """Text that every database can store: NUL and unpaired surrogates become U+FFFD."""
@@ -69,154 +76,62 @@ class Outcome:
         return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
-# The deadline ----------------------------------------------------------------------------
+# The loop ------------------------------------------------------------------------------
 
-class _Send:
-    """One send's deadline and the connection it is using, watched by the watchdog."""
-
-    __slots__ = ("deadline", "connection", "fired", "finished")
-
-    def __init__(self, deadline):
-        self.deadline = deadline
-        self.connection = None
-        self.fired = False
-        self.finished = False
-
-
-class _Watchdog:
-    """One thread per process that shuts the socket of any send still running at its deadline.
-
-    Socket timeouts bound each read, not the whole response: a receiver that sends a byte
-    every second would hold a send for ever. Shutting the socket down makes the blocked read
-    return at once, in whatever state the response is.
-    """
+class _Loop:
+    """This process's event loop, its thread and its aiohttp session, made on first use (and
+    again in a forked child, where the parent's thread does not run)."""
 
     def __init__(self):
-        self._heap = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._thread = None
+        self.pid = None
+        self.loop = None
+        self.session = None
+        self.lookups = None
 
-    def watch(self, send):
-        with self._wake:
-            heapq.heappush(self._heap, (send.deadline, next(self._order), send))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="hookline-send-deadline", daemon=True
-                )
-                self._thread.start()
-            if self._heap[0][2] is send:
-                self._wake.notify()
+    def running(self):
+        with _lock:
+            if self.pid != os.getpid():
+                self._start()
+            return self
 
-    def _run(self):
-        while True:
-            with self._wake:
-                while not self._heap:
-                    self._wake.wait()
-                deadline, _, send = self._heap[0]
-                left = deadline - time.monotonic()
-                if left > 0:
-                    self._wake.wait(left)
-                    continue
-                heapq.heappop(self._heap)
-            if not send.finished:
-                send.fired = True
-                _shut(send.connection)
+    def _start(self):
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="hookline-send", daemon=True).start()
+        self.lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="hookline-lookup")
+        self.session = asyncio.run_coroutine_threadsafe(_session(), loop).result()
+        self.loop, self.pid = loop, os.getpid()
+        atexit.register(self._close, loop, self.session, self.pid)
 
-
-def _shut(connection):
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
-    try:
-        # The plain socket's shutdown: an SSLSocket's own would drop its TLS state under the
-        # thread reading from it.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-_watchdog = _Watchdog()
-_current = threading.local()
-
-
-def _attach(connection):
-    """Tie the connection to the send running in this thread (see _Watchdog)."""
-    send = getattr(_current, "send", None)
-    if send is None:
-        return
-    send.connection = connection
-    if send.fired:
-        raise TimeoutError("deadline passed")
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self):
-        _attach(self)
-        super().connect()
-
-    def request(self, *args, **kwargs):
-        _attach(self)
-        return super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self):
-        _attach(self)
-        super().connect()
-
-    def request(self, *args, **kwargs):
-        _attach(self)
-        return super().request(*args, **kwargs)
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-def pools():
-    """This process's connection pools (one per address, port and TLS name), made once."""
-    global _manager
-    with _lock:
-        if _manager is None:
-            manager = PoolManager(
-                num_pools=POOLS_KEPT,
-                maxsize=CONNECTIONS_PER_POOL,
-                block=False,
-                retries=False,
-                cert_reqs="CERT_REQUIRED",
-                ca_certs=certifi.where(),
-            )
-            manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-            _manager = manager
-        return _manager
-
-
-class _Inline:
-    """An executor that runs each call at once in the calling thread."""
-
-    def submit(self, fn, *args, **kwargs):
-        future = Future()
+    @staticmethod
+    def _close(loop, session, pid):
+        """Close the session's connections as the process ends."""
+        if pid != os.getpid() or loop.is_closed():
+            return
         try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller through the future, as a pool does
-            future.set_exception(exc)
-        return future
+            asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
+        except Exception:  # the process is ending either way
+            pass
+        loop.call_soon_threadsafe(loop.stop)
 
 
-def send_pool(width):
-    """This process's executor for `width` concurrent sends (threads made once, on first use);
-    width 1 sends in the calling thread."""
-    if width <= 1:
-        return _Inline()
-    with _lock:
-        if width not in _send_pools:
-            _send_pools[width] = ThreadPoolExecutor(width, thread_name_prefix="hookline-send")
-        return _send_pools[width]
+async def _session():
+    tls = ssl.create_default_context(cafile=certifi.where())
+    connector = aiohttp.TCPConnector(
+        limit=0, ssl=tls, keepalive_timeout=KEEPALIVE_SECONDS, enable_cleanup_closed=True
+    )
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True,
+        cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=_NOT_ADDED,
+    )
+
+
+_lock = threading.Lock()
+_loop = _Loop()
+
+
+def sessions():
+    """This process's one HTTP session (made once)."""
+    return _loop.running().session
 
 
 # Sending ---------------------------------------------------------------------------------
@@ -254,13 +169,15 @@ def _chain(exc):
     while current is not None and len(chain) < 10:
         chain.append(current)
         current = current.__cause__ or current.__context__
-        if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
-            current = chain[-1].args[0]
+        if current is None:  # a wrapper that holds its cause among its arguments
+            current = next((a for a in chain[-1].args if isinstance(a, BaseException)), None)
     return chain
 
 
 def _tls_reason(chain, exc):
     for error in chain:
+        if isinstance(error, aiohttp.ClientError):
+            continue  # aiohttp's wrapper of the error below it
         if isinstance(error, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {error.verify_message}"
         if isinstance(error, ssl.SSLError) and error.reason:
@@ -275,21 +192,27 @@ def describe(exc, timeout, host):
     chain = _chain(exc)
     if isinstance(exc, UnicodeEncodeError):
         return "A header value has characters that cannot be sent in HTTP (only Latin-1)"
-    if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
+    if any(isinstance(e, socket.gaierror | aiohttp.ClientConnectorDNSError) for e in chain):
         return f"DNS lookup failed for {host}"
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "Connection refused"
-    # urllib3's NewConnectionError is a ConnectTimeoutError: only real timeouts count.
-    if not isinstance(exc, NewConnectionError) and any(
-        isinstance(e, TimeoutError | ReadTimeoutError | Urllib3Timeout) for e in chain
-    ):
+    if any(isinstance(e, TimeoutError) for e in chain):
         return f"Timed out after {timeout} s"
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
         return f"TLS error: {_tls_reason(chain, exc)}"[:300]
-    if any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain):
+    if any(
+        isinstance(e, ConnectionResetError | BrokenPipeError | aiohttp.ServerDisconnectedError)
+        or (isinstance(e, OSError) and e.errno in (errno.ECONNRESET, errno.EPIPE))
+        for e in chain
+    ):
         return "Connection reset"
-    if any(isinstance(e, ProtocolError | HTTPException) for e in chain):
-        return f"Invalid HTTP response: {str(chain[-1]).strip()}"[:300]
+    for error in chain:
+        if isinstance(error, HttpProcessingError):
+            return f"Invalid HTTP response: {error.message}".strip()[:300]
+        if isinstance(error, aiohttp.ClientResponseError | aiohttp.ClientPayloadError
+                      | HTTPException):
+            text = getattr(error, "message", None) or str(error)
+            return f"Invalid HTTP response: {text}".strip()[:300]
     return f"Connection failed: {exc.__class__.__name__}"
 
 
@@ -300,73 +223,107 @@ def _kept_headers(headers):
     return kept
 
 
-def post(url, body, headers, *, timeout, allow_private, address=None):
-    """POST body to url and return an Outcome; never raises for network trouble.
+def submit(url, body, headers, *, timeout, allow_private, address=None):
+    """Start a POST of body to url on this process's send loop; a Future of its Outcome.
 
-    The host is resolved once and every address checked (unless private targets are
-    allowed, or `address` names the one to dial); the connection goes to that address with
-    the URL's hostname for the Host header and TLS. Connecting, sending and reading the
+    The host is resolved and every address checked (unless private targets are allowed, or
+    `address` names the one to dial); the connection goes to that address with the URL's
+    hostname for the Host header and TLS. Resolving, connecting, sending and reading the
     response all end by one deadline, `timeout` seconds after the start. Redirects are
-    failures; at most RESPONSE_BODY_LIMIT bytes of the body are read.
+    failures; at most RESPONSE_BODY_LIMIT bytes of the body are read. The Outcome says what
+    went wrong; the Future never holds an exception.
     """
+    running = _loop.running()
+    return asyncio.run_coroutine_threadsafe(
+        _send(running, url, body, headers, timeout, allow_private, address), running.loop
+    )
+
+
+def post(url, body, headers, *, timeout, allow_private, address=None):
+    """POST body to url and wait for its Outcome (see `submit`); never raises for network
+    trouble."""
+    return submit(url, body, headers, timeout=timeout, allow_private=allow_private,
+                  address=address).result()
+
+
+def done(outcome):
+    """A Future that holds this Outcome already (a send that was never started)."""
+    future = Future()
+    future.set_result(outcome)
+    return future
+
+
+async def _send(running, url, body, headers, timeout, allow_private, address):
     started = time.monotonic()
-    send = _Send(started + timeout)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    outcome = None
-    _watchdog.watch(send)
-    _current.send = send
     try:
-        address = address or _pin(url, allow_private)
-        outcome = _post(parts, address, body, headers, timeout, send)
+        async with asyncio.timeout(timeout):
+            if address is None:
+                address = await _pinned(running, url, allow_private)
+            outcome = await _exchange(running.session, parts, address, body, headers)
     except _Refused as exc:
         outcome = Outcome(error=str(exc))
-    except (Urllib3Error, HTTPException, OSError, ValueError) as exc:
-        error = f"Timed out after {timeout} s" if send.fired else describe(exc, timeout, host)
-        outcome = Outcome(error=error, remote_address=address)
-    finally:
-        send.finished = True
-        _current.send = None
-    if send.fired and outcome.error is None:
-        # The deadline cut the body short: the response is not what the receiver sent.
+    except TimeoutError:
         outcome = Outcome(error=f"Timed out after {timeout} s", remote_address=address)
+    except (aiohttp.ClientError, HttpProcessingError, HTTPException, OSError, ValueError) as exc:
+        outcome = Outcome(error=describe(exc, timeout, host), remote_address=address)
+    except Exception as exc:  # one send's surprise must not stop the loop's others
+        log.exception("Sending to %s failed unexpectedly", host)
+        outcome = Outcome(error=f"Send failed: {exc.__class__.__name__}", remote_address=address)
     outcome.timed_out = outcome.error is not None and outcome.error.startswith("Timed out")
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
 
 
-def _post(parts, address, body, headers, timeout, send):
+async def _pinned(running, url, allow_private):
+    """_pin, with a name looked up in a lookup thread (a literal address needs none)."""
+    host = urlsplit(url).hostname or ""
+    if allow_private or url_safety.is_ip_literal(host):
+        return _pin(url, allow_private)
+    return await asyncio.get_running_loop().run_in_executor(
+        running.lookups, _pin, url, allow_private
+    )
+
+
+async def _exchange(session, parts, address, body, headers):
+    for name, value in headers.items():
+        name.encode("latin-1")
+        value.encode("latin-1")
     scheme = parts.scheme
     port = parts.port or (443 if scheme == "https" else 80)
-    pool_kwargs = {}
-    if scheme == "https":
-        pool_kwargs = {"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
-    pool = pools().connection_from_host(address, port, scheme, pool_kwargs=pool_kwargs)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    response = pool.urlopen(
-        "POST", target, body=body, headers={**headers, "Host": _host_header(parts)},
-        redirect=False, retries=False, assert_same_host=False, preload_content=False,
-        timeout=Timeout(connect=timeout, read=timeout),
-    )
-    reusable = False
-    try:
-        raw = response.read(RESPONSE_BODY_LIMIT + 1, decode_content=True) or b""
+    dial = f"[{address}]" if ":" in address else address
+    options = {"server_hostname": parts.hostname} if scheme == "https" else {}
+    async with session.post(
+        URL(f"{scheme}://{dial}:{port}{target}", encoded=True), data=body,
+        headers={**headers, "Host": _host_header(parts)}, allow_redirects=False, **options,
+    ) as response:
+        raw = await _read_at_most(response.content, RESPONSE_BODY_LIMIT + 1)
         truncated = len(raw) > RESPONSE_BODY_LIMIT
-        reusable = not truncated and not send.fired
-    finally:
-        if not reusable:
-            response.close()
-        response.release_conn()
-    outcome = Outcome(
-        status=response.status,
-        headers=_kept_headers(response.headers),
-        body=storable(raw[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")),
-        remote_address=address,
-        truncated=truncated,
-    )
-    if 300 <= response.status < 400:
+        if truncated:
+            response.close()  # the rest is never read: the connection is not used again
+        outcome = Outcome(
+            status=response.status,
+            headers=_kept_headers(response.headers),
+            body=storable(raw[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")),
+            remote_address=address,
+            truncated=truncated,
+        )
+    if 300 <= outcome.status < 400:
         location = storable(response.headers.get("Location", ""))[:500]
         outcome.error = f"Redirect to {location or '(no location)'} not followed"
     return outcome
+
+
+async def _read_at_most(stream, limit):
+    chunks, size = [], 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

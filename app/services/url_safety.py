@@ -159,6 +159,11 @@ def _numeric_ipv4(host):
     return ipaddress.IPv4Address(number)
 
 
+def is_ip_literal(host):
+    """Whether a URL's host is an IP address written out (nothing to look up)."""
+    return _literal_ip(host) is not None
+
+
 def _literal_ip(host):
     """The IP a host spells literally (any IPv4 spelling, bracket-free IPv6), else None."""
     try:

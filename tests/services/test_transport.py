@@ -10,6 +10,7 @@ import pytest
 from app.services import transport
 from tests import factories
 from tests.jobs.engine import attempts_of, make_endpoint, run_worker
+from tests.receiver import Reply
 
 
 def loopback_name():
@@ -36,8 +37,23 @@ def test_the_connection_goes_to_the_pinned_address_with_the_hosts_name(receiver)
     assert sent.path == "/in?x=1"
 
 
-def test_one_set_of_connection_pools_per_process():
-    assert transport.pools() is transport.pools()
+def test_one_session_per_process_keeps_connections_alive(receiver):
+    assert transport.sessions() is transport.sessions()
+    for _ in range(3):
+        assert transport.post(receiver.url, b"{}", {}, timeout=2, allow_private=True).ok
+
+    assert len({sent.client for sent in receiver.wait_for(3)}) == 1
+
+
+def test_a_long_response_is_cut_at_the_body_limit_and_its_connection_dropped(receiver):
+    receiver.queue(Reply(body=b"x" * (10 * 1024 * 1024)))
+    cut = transport.post(receiver.url, b"{}", {}, timeout=2, allow_private=True)
+    after = transport.post(receiver.url, b"{}", {}, timeout=2, allow_private=True)
+
+    assert (cut.ok, cut.truncated, len(cut.body)) == (True, True, transport.RESPONSE_BODY_LIMIT)
+    assert (after.ok, after.body) == (True, "ok")
+    first, second = receiver.wait_for(2)
+    assert first.client != second.client
 
 
 def test_a_name_resolving_to_loopback_is_blocked_at_send_time(make_app, org, receiver):
