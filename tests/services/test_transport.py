@@ -253,3 +253,35 @@ def test_a_header_value_outside_latin_1_fails_the_send_with_a_clear_error(receiv
         "A header value has characters that cannot be sent in HTTP (only Latin-1)"
     )
     assert receiver.requests == []
+
+
+def gzip_of_zeros(megabytes):
+    """A gzip stream that inflates to `megabytes` MB of zeros (about 1/1000 of that on the
+    wire), made without holding the zeros."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b"\0" * (1024 * 1024)
+    return b"".join(packer.compress(chunk) for _ in range(megabytes)) + packer.flush()
+
+
+def test_a_compressed_response_is_inflated_only_up_to_the_body_limit():
+    import resource
+
+    bomb = gzip_of_zeros(500)
+
+    def answer(conn):
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(bomb), bomb))
+        except OSError:
+            pass  # the client stopped reading at the limit
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with RawServer(answer) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=5, allow_private=True)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+
+    assert (outcome.ok, outcome.truncated) == (True, True)
+    assert outcome.body == "\ufffd" * transport.RESPONSE_BODY_LIMIT  # NULs made storable
+    assert grown_mb < 100  # not the 500 MB the receiver packed
