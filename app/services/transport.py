@@ -80,23 +80,26 @@ class Outcome:
 
 class _Loop:
     """This process's event loop, its thread and its aiohttp session, made on first use (and
-    again in a forked child, where the parent's thread does not run)."""
+    again in a forked child, where the parent's thread does not run, or should the thread
+    ever have ended)."""
 
     def __init__(self):
         self.pid = None
+        self.thread = None
         self.loop = None
         self.session = None
         self.lookups = None
 
     def running(self):
         with _lock:
-            if self.pid != os.getpid():
+            if self.pid != os.getpid() or not self.thread.is_alive():
                 self._start()
             return self
 
     def _start(self):
         loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name="hookline-send", daemon=True).start()
+        self.thread = threading.Thread(target=loop.run_forever, name="hookline-send", daemon=True)
+        self.thread.start()
         self.lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="hookline-lookup")
         self.session = asyncio.run_coroutine_threadsafe(_session(), loop).result()
         self.loop, self.pid = loop, os.getpid()
