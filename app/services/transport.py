@@ -3,9 +3,9 @@ send, and a cap on what is read of the response.
 
 Every send of a process runs on one event loop in a thread of its own (aiohttp, one session
 with a keep-alive pool per address, port and TLS name): a receiver that answers slowly or
-never holds a socket and nothing else, and a thousand quick sends cost a thread no handoffs
-of the interpreter lock. `submit` hands a send to the loop and returns a Future of its
-Outcome; `post` waits for it.
+never holds a socket and nothing else, and quick sends cost no handoffs of the interpreter
+lock between threads (with a thread per send, those cost more CPU than the sends).
+`submit` hands a send to the loop and returns a Future of its Outcome; `post` waits for it.
 """
 import asyncio
 import atexit
@@ -44,6 +44,7 @@ LOOKUP_THREADS = 64
 # Headers aiohttp would add of its own; a send carries only what the request names (and
 # Host and Content-Length).
 _NOT_ADDED = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
+
 
 def storable(text):
     """Text that every database can store: NUL and unpaired surrogates become U+FFFD."""
