@@ -41,7 +41,7 @@ ERROR_CLASSES = {
 }
 
 # The start of each error text the sender records, and its class. The texts are written by
-# services/transport.py (_pin, describe, post), services/attempt_requests.py and
+# services/transport.py (_pin, describe, _send), services/attempt_requests.py and
 # services/dispatch.py; a delivery's last error is "HTTP <status>" when the receiver answered
 # with a non-2xx status.
 _ERROR_STARTS = (

@@ -133,7 +133,7 @@ _lock = threading.Lock()
 _loop = _Loop()
 
 
-def sessions():
+def session():
     """This process's one HTTP session (made once)."""
     return _loop.running().session
 

@@ -38,7 +38,7 @@ def test_the_connection_goes_to_the_pinned_address_with_the_hosts_name(receiver)
 
 
 def test_one_session_per_process_keeps_connections_alive(receiver):
-    assert transport.sessions() is transport.sessions()
+    assert transport.session() is transport.session()
     for _ in range(3):
         assert transport.post(receiver.url, b"{}", {}, timeout=2, allow_private=True).ok
 
