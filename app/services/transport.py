@@ -77,6 +77,28 @@ class Outcome:
         return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
+# Header bytes --------------------------------------------------------------------------
+
+class _Latin1Writer(aiohttp.http_writer.StreamWriter):
+    """Header lines in Latin-1, as HTTP has them and as http.client writes them.
+
+    aiohttp writes them in UTF-8 (aio-libs/aiohttp#7943): a value an organization saved as
+    "Sécurité" would arrive as "SÃ©curitÃ©". Values are checked to be Latin-1 before a send;
+    aiohttp's own checks (no line breaks) run first, then the bytes are made again.
+    """
+
+    async def write_headers(self, status_line, headers):
+        await super().write_headers(status_line, headers)
+        if not all(value.isascii() for value in headers.values()):
+            lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            self._headers_buf = f"{status_line}\r\n{lines}\r\n".encode("latin-1")
+
+
+# aiohttp's client makes each request's writer from this name; nothing else in a Hookline
+# process sends with aiohttp.
+aiohttp.client_reqrep.StreamWriter = _Latin1Writer
+
+
 # The loop ------------------------------------------------------------------------------
 
 class _Loop:
