@@ -234,19 +234,39 @@ def describe(exc, timeout, host):
         return "Connection reset"
     for error in chain:
         if isinstance(error, HttpProcessingError):
-            return f"Invalid HTTP response: {error.message}".strip()[:300]
+            return f"Invalid HTTP response: {_one_line(error.message)}"[:300]
         if isinstance(error, aiohttp.ClientResponseError | aiohttp.ClientPayloadError
                       | HTTPException):
             text = getattr(error, "message", None) or str(error)
-            return f"Invalid HTTP response: {text}".strip()[:300]
+            return f"Invalid HTTP response: {_one_line(text)}"[:300]
     return f"Connection failed: {exc.__class__.__name__}"
 
 
 def _kept_headers(headers):
     kept = {}
     for name, value in list(headers.items())[:RESPONSE_HEADERS_KEPT]:
-        kept[storable(name)] = storable(value[:RESPONSE_HEADER_VALUE_LIMIT])
+        kept[_header_text(name)] = _header_text(value[:RESPONSE_HEADER_VALUE_LIMIT])
     return kept
+
+
+def _header_text(text):
+    """A response header as the receiver meant it: aiohttp reads header bytes as UTF-8 and
+    keeps what is not UTF-8 as escapes; those bytes are Latin-1, as HTTP has them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("latin-1")
+        except UnicodeEncodeError:
+            pass  # not escapes: storable() replaces them
+    return storable(text)
+
+
+def _one_line(text):
+    """aiohttp's parser errors end with the bad line and a caret under it, on lines of their
+    own: one line, without the caret."""
+    lines = [line.strip() for line in str(text).splitlines()]
+    return " ".join(line for line in lines if line and set(line) != {"^"})
 
 
 def submit(url, body, headers, *, timeout, allow_private, address=None):

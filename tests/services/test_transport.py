@@ -137,6 +137,27 @@ def test_a_malformed_response_is_reported():
     assert outcome.status is None
 
 
+def test_a_malformed_header_is_reported_on_one_line():
+    def answer(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok")
+
+    with RawServer(answer) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=2, allow_private=True)
+    assert outcome.error == (
+        "Invalid HTTP response: Duplicate Content-Length: b'Content-Length: 3'"
+    )
+
+
+@pytest.mark.parametrize("raw", [b"caf\xe9", b"caf\xc3\xa9"], ids=["latin-1", "utf-8"])
+def test_a_response_header_is_kept_as_the_receiver_wrote_it(raw):
+    def answer(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Note: %s\r\nContent-Length: 2\r\n\r\nok" % raw)
+
+    with RawServer(answer) as server:
+        outcome = transport.post(server.url, b"{}", {}, timeout=2, allow_private=True)
+    assert outcome.headers["X-Note"] == "café"
+
+
 def self_signed(tmp_path, name):
     """A certificate and key for `name`, signed by nobody a client trusts."""
     from datetime import UTC, datetime, timedelta
