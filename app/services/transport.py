@@ -166,11 +166,14 @@ class _Refused(Exception):
     """Stopped before sending; the message is the attempt's error text."""
 
 
-def _pin(url, allow_private):
-    """The address to connect to, checked against the address rule now."""
-    parts = urlsplit(url)
+def _port(parts):
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _pin(parts, allow_private):
+    """The address to connect to (for a split URL), checked against the address rule now."""
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = _port(parts)
     if allow_private:
         return host
     try:
@@ -306,7 +309,7 @@ async def _send(running, url, body, headers, timeout, allow_private, address):
     try:
         async with asyncio.timeout(timeout):
             if address is None:
-                address = await _pinned(running, url, allow_private)
+                address = await _pinned(running, parts, allow_private)
             outcome = await _exchange(running.session, parts, address, body, headers)
     except _Refused as exc:
         outcome = Outcome(error=str(exc))
@@ -322,13 +325,12 @@ async def _send(running, url, body, headers, timeout, allow_private, address):
     return outcome
 
 
-async def _pinned(running, url, allow_private):
+async def _pinned(running, parts, allow_private):
     """_pin, with a name looked up in a lookup thread (a literal address needs none)."""
-    host = urlsplit(url).hostname or ""
-    if allow_private or url_safety.is_ip_literal(host):
-        return _pin(url, allow_private)
+    if allow_private or url_safety.is_ip_literal(parts.hostname or ""):
+        return _pin(parts, allow_private)
     return await asyncio.get_running_loop().run_in_executor(
-        running.lookups, _pin, url, allow_private
+        running.lookups, _pin, parts, allow_private
     )
 
 
@@ -337,7 +339,7 @@ async def _exchange(session, parts, address, body, headers):
         name.encode("latin-1")
         value.encode("latin-1")
     scheme = parts.scheme
-    port = parts.port or (443 if scheme == "https" else 80)
+    port = _port(parts)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
