@@ -1,5 +1,7 @@
 """Event ingest: validate an event, store it with its deliveries, register its project."""
+import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
@@ -21,12 +23,18 @@ from . import (
     strict_json,
 )
 
+log = logging.getLogger(__name__)
+
 # What ingest needs of an organization's live endpoints, kept by this process while the
 # organization's endpoints are unchanged: each change sets a new random version in Redis
 # (after its commit), and ingest compares versions, one Redis read instead of a query.
 SUBSCRIBERS_VERSION = "hookline:endpoints-version:{}"
-_SUBSCRIBERS = {}
+_SUBSCRIBERS = {}  # org id → (version, rows, monotonic time they were read)
 SUBSCRIBERS_KEPT = 10_000
+# A change made while Redis was unreachable announces no new version, so a list is read
+# again after this long whatever the version says: another process matches events against
+# an old list for at most this long after such a change.
+SUBSCRIBERS_MAX_AGE_SECONDS = 5.0
 
 
 def subscribers(org_id):
@@ -34,17 +42,22 @@ def subscribers(org_id):
     projects, statuses, payload filter, active flags)."""
     version = _subscribers_version(org_id)
     known = _SUBSCRIBERS.get(org_id)
-    if version is not None and known is not None and known[0] == version:
+    now = time.monotonic()
+    if (version is not None and known is not None and known[0] == version
+            and now - known[2] < SUBSCRIBERS_MAX_AGE_SECONDS):
         return known[1]
     rows = db.session.execute(
         select(Endpoint.id, Endpoint.events, Endpoint.projects, Endpoint.statuses,
                Endpoint.payload_filter, Endpoint.is_active, Endpoint.disabled_at)
         .where(Endpoint.org_id == org_id, Endpoint.deleted_at.is_(None))
     ).all()
-    if version is not None:
+    if version is None:
+        # Changes made while Redis cannot say are not announced: once it can, read again.
+        _SUBSCRIBERS.clear()
+    else:
         if len(_SUBSCRIBERS) > SUBSCRIBERS_KEPT:
             _SUBSCRIBERS.clear()
-        _SUBSCRIBERS[org_id] = (version, rows)
+        _SUBSCRIBERS[org_id] = (version, rows, now)
     return rows
 
 
@@ -69,9 +82,11 @@ def _endpoints_changed(org_ids):
         for org_id in set(org_ids):
             pipe.set(SUBSCRIBERS_VERSION.format(org_id), secrets.token_hex(8))
         pipe.execute()
-    except (RedisError, OSError):
-        # Without Redis no process keeps anything (see _subscribers_version).
+    except (RedisError, OSError) as exc:
+        # This process reads the lists again; the others within SUBSCRIBERS_MAX_AGE_SECONDS.
         _SUBSCRIBERS.clear()
+        log.warning("Could not announce an endpoint change (%s); other processes see it "
+                    "within %.0f s", exc, SUBSCRIBERS_MAX_AGE_SECONDS)
 
 
 after_commit.register("endpoints_changed", _endpoints_changed)
