@@ -121,7 +121,7 @@ def create_app_or_exit(config=None):
         raise SystemExit(BOOT_FAILURE_STATUS) from None
     # What exists now (modules, the app and its extensions) lives as long as the process:
     # collected once here and left out of later collections, whose full passes over it
-    # paused a worker or web process for 100-300 ms, and every delivery with it.
+    # paused a worker or web process for 70-150 ms at a time, and every delivery with it.
     gc.collect()
     gc.freeze()
     return app
