@@ -167,17 +167,16 @@ class _Refused(Exception):
 
 
 def _port(parts):
-    return parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.port or url_safety.default_port(parts.scheme)
 
 
 def _pin(parts, allow_private):
     """The address to connect to (for a split URL), checked against the address rule now."""
     host = parts.hostname or ""
-    port = _port(parts)
     if allow_private:
         return host
     try:
-        addresses = url_safety.resolve_checked(host, port, allow_private=False)
+        addresses = url_safety.resolve_checked(host, _port(parts), allow_private=False)
     except url_safety.UrlRejected as exc:
         if "does not resolve" in str(exc):
             raise _Refused(f"DNS lookup failed for {host}") from exc
@@ -186,11 +185,12 @@ def _pin(parts, allow_private):
 
 
 def _host_header(parts):
-    default = 443 if parts.scheme == "https" else 80
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    return host if parts.port in (None, default) else f"{host}:{parts.port}"
+    if parts.port in (None, url_safety.default_port(parts.scheme)):
+        return host
+    return f"{host}:{parts.port}"
 
 
 def _chain(exc):

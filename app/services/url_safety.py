@@ -159,6 +159,11 @@ def _numeric_ipv4(host):
     return ipaddress.IPv4Address(number)
 
 
+def default_port(scheme):
+    """The port a URL of this scheme names when it names none."""
+    return 443 if scheme == "https" else 80
+
+
 def is_ip_literal(host):
     """Whether a URL's host is an IP address written out (nothing to look up)."""
     return _literal_ip(host) is not None
@@ -250,7 +255,7 @@ def validate_url(url, *, allow_http, allow_private) -> str:
         _check_hostname(host)
     if not allow_private:
         try:
-            resolve_checked(host, port or (443 if scheme == "https" else 80), allow_private=False)
+            resolve_checked(host, port or default_port(scheme), allow_private=False)
         except UrlRejected as exc:
             if "does not resolve" not in str(exc):
                 raise
