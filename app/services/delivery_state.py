@@ -150,15 +150,30 @@ def _any_of(column, name, dialect):
     return column.in_(bindparam(name, expanding=True))
 
 
+def _on_found_rows(*conditions):
+    """`conditions` as one that PostgreSQL checks on rows found by id, and takes no index
+    condition or partial index's predicate from.
+
+    Statistics that count few deliveries waiting (a table never analyzed, or analyzed before a
+    backlog built up) make a scan of the whole index of waiting deliveries look cheaper than
+    reading a group's rows by id; as plain conditions, a claim or a recording then read every
+    entry of the backlog, once per group. So do the generic plans PostgreSQL keeps for
+    statements the client prepares. With the ids the only way in, any plan reads their rows.
+    """
+    return case((and_(*conditions), True), else_=False)
+
+
 def _claim_pairs(dialect):
     """WHERE terms matching deliveries to (id, lease token) claims, bound as `ids` and
     `tokens` (lists of the same length)."""
     if dialect == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(String))
         pairs = func.unnest(
-            bindparam("ids", type_=postgresql.ARRAY(String)),
-            bindparam("tokens", type_=postgresql.ARRAY(String)),
+            ids, bindparam("tokens", type_=postgresql.ARRAY(String)),
         ).table_valued("id", "token").render_derived(name="claimed")
-        return (Delivery.id == pairs.c.id, Delivery.lease_token == pairs.c.token)
+        # The ids as a condition of their own, too: the way in (see _on_found_rows).
+        return (Delivery.id == any_(ids), Delivery.id == pairs.c.id,
+                Delivery.lease_token == pairs.c.token)
     return (tuple_(Delivery.id, Delivery.lease_token).in_(bindparam("pairs", expanding=True)),)
 
 
@@ -166,6 +181,11 @@ def _claim_params(claimed, dialect):
     if dialect == "postgresql":
         return {"ids": [pair[0] for pair in claimed], "tokens": [pair[1] for pair in claimed]}
     return {"pairs": [tuple(pair) for pair in claimed]}
+
+
+def _waiting_found(dialect):
+    """Waiting, checked on rows found by id on PostgreSQL (see _on_found_rows)."""
+    return _on_found_rows(Delivery.waiting()) if dialect == "postgresql" else Delivery.waiting()
 
 
 def _of_endpoint(column):
@@ -176,11 +196,13 @@ def _of_endpoint(column):
 def _claim_statement(dialect):
     wanted = (_any_of(Delivery.id, "ids", dialect), *claimable(_time("now")))
     if dialect == "postgresql":
-        # A row another transaction holds (a user's action, another claim) is skipped, never
-        # waited for: a claim waits on nobody, so it is in no deadlock, whatever order the
-        # other statement locks its rows in.
+        # The ids alone find the rows (see _on_found_rows). A row another transaction holds
+        # (a user's action, another claim) is skipped, never waited for: a claim waits on
+        # nobody, so it is in no deadlock, whatever order the other statement locks its rows
+        # in.
         wanted = (Delivery.id.in_(
-            select(Delivery.id).where(*wanted)
+            select(Delivery.id)
+            .where(wanted[0], _on_found_rows(*wanted[1:]))
             .with_for_update(of=Delivery.__table__, skip_locked=True)
         ),)
     return (
@@ -213,28 +235,12 @@ def claim(delivery_ids, now=None):
     ids = list(dict.fromkeys(delivery_ids))
     rows = []
     if ids:
-        dialect = _dialect()
-        if dialect == "postgresql":
-            _plan_for_these_ids()
         rows = db.session.execute(
-            _claim_statement(dialect), {"ids": ids, "now": now, "until": until, "token": token}
+            _claim_statement(_dialect()),
+            {"ids": ids, "now": now, "until": until, "token": token},
         ).all()
     db.session.commit()
     return Claim(token, until, {row.id: row for row in rows})
-
-
-def _plan_for_these_ids():
-    """Plan the next statements of this transaction for their own parameters.
-
-    The client prepares a statement it runs often, and PostgreSQL may then keep one generic
-    plan for it, made for a list of ids of unknown length with the statistics of that moment.
-    For the claim such a plan walked the whole index of waiting deliveries once per id (tens
-    of milliseconds in a backlog of thousands); planned for its ids, it reads their rows. A
-    plan costs less than a millisecond, once per group of deliveries."""
-    db.session.execute(_CUSTOM_PLANS)
-
-
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def hand_back(claimed):
@@ -258,7 +264,7 @@ def _hand_back_statement(dialect):
     gone = ~_endpoint_live()
     return (
         update(Delivery)
-        .where(*_claim_pairs(dialect), Delivery.waiting())
+        .where(*_claim_pairs(dialect), _waiting_found(dialect))
         .values(
             locked_until=None,
             lease_token=None,
@@ -319,7 +325,7 @@ def _still_claimed_statement(dialect):
         # latest version if another transaction changed it), without writing a row version.
         return (
             select(Delivery.id, endpoint_gone)
-            .where(*_claim_pairs(dialect), Delivery.waiting())
+            .where(*_claim_pairs(dialect), _on_found_rows(Delivery.waiting()))
             .with_for_update(of=Delivery.__table__, key_share=True)
         )
     # SQLite has no row locks: a write takes the database's write lock at once.
@@ -374,7 +380,9 @@ FROM json_to_recordset(CAST(:rows AS json)) AS v(
     b_id text, b_token text, status text, attempt_count integer, next_attempt_at timestamptz,
     next_trigger text, delivered_at timestamptz, last_status_code integer, last_error text,
     updated_at timestamptz)
-WHERE d.id = v.b_id AND d.lease_token = v.b_token AND d.status IN ('pending', 'failed')
+WHERE d.id = ANY(CAST(:ids AS text[])) AND d.id = v.b_id AND d.lease_token = v.b_token
+  -- The ids are the way in; waiting is checked on the rows found (see _on_found_rows).
+  AND CASE WHEN d.status IN ('pending', 'failed') THEN true ELSE false END
 """)
 
 
@@ -387,7 +395,9 @@ def finish(rows):
     if not rows:
         return
     if _dialect() == "postgresql":
-        db.session.execute(_FINISH_PG, {"rows": recordsets.as_json(rows)})
+        db.session.execute(_FINISH_PG, {
+            "rows": recordsets.as_json(rows), "ids": [row["b_id"] for row in rows],
+        })
         return
     db.session.execute(_finish_statement(), [
         {**row, "locked_until": None, "lease_token": None} for row in rows
