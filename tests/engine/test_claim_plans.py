@@ -122,11 +122,16 @@ def test_statistics_that_count_few_waiting_do_not_make_a_claim_read_the_backlog(
         assert max(reads) < 10 * CLAIMED, f"index entries read per claim: {reads}"
 
 
+@pytest.mark.parametrize("plans", ["auto", "force_generic_plan"])
 def test_recording_or_handing_back_a_group_reads_its_own_rows_beside_a_backlog(
-        make_app, many_rows):
+        make_app, many_rows, plans):
     # A worker's group: checked still claimed, then its outcomes written; another group
-    # handed back unsent. Each reads the group's rows, not the backlog's index or the table.
-    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
+    # handed back unsent. Each reads the group's rows, not the backlog's index or the table,
+    # with the plans PostgreSQL chooses and with the generic ones of prepared statements.
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={
+        "connect_args": {"options": f"-c plan_cache_mode={plans}"},
+        "pool_size": 1, "max_overflow": 0,
+    })
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("plans are PostgreSQL's")
