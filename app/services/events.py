@@ -8,7 +8,7 @@ from datetime import UTC
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from .. import catalog
 from ..extensions import db
@@ -261,15 +261,8 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
         replay = _claim_key(org_id, idempotency_key, event, len(rows))
         if replay is not None:
             return replay
-    # A plain INSERT, built once: the ORM's unit of work costs more than the statement for
-    # one row, and so does building the statement again for every event.
-    db.session.execute(_INSERT_EVENT, {
-        "id": event.id, "org_id": org_id, "type": event_type, "data": data,
-        "created_at": event.created_at,
-    })
+    _insert(event, rows, payload)
     project = register_project(org_id, data["project"]) if "project" in data else None
-    if rows:
-        _insert_deliveries(rows, event, payload)
     sending = {row.id for row in chosen if row.is_active and row.disabled_at is None}
     after_commit.add("deliver", *(r["id"] for r in rows if r["endpoint_id"] in sending))
     db.session.commit()
@@ -277,28 +270,41 @@ def ingest(org_id, event_type, data, *, schema=False, idempotency_key=None,
     return Ingested(event, event.id, [r["id"] for r in rows])
 
 
+# Plain INSERTs, built once: the ORM's unit of work costs more than the statement for one
+# row, and so does building the statement again for every event.
 _INSERT_EVENT = insert(Event.__table__)
 
-# PostgreSQL: an event's deliveries in one statement, whatever their number (they differ only
-# in id and endpoint).
-_DELIVERIES_PG = text("""
+# PostgreSQL: the event and its deliveries in one statement (one round trip), whatever the
+# number of deliveries (they differ only in id and endpoint).
+_EVENT_AND_DELIVERIES_PG = text("""
+WITH event AS (
+    INSERT INTO events (id, org_id, type, data, created_at)
+    VALUES (:event_id, :org_id, :event_type, :data, :created_at)
+)
 INSERT INTO deliveries (id, org_id, endpoint_id, event_id, event_type, payload, status,
                         attempt_count, next_attempt_at, next_trigger, created_at, updated_at)
 SELECT v.id, :org_id, v.endpoint_id, :event_id, :event_type, :payload, 'pending', 0,
        :created_at, 'auto', :created_at, :created_at
 FROM unnest(CAST(:ids AS text[]), CAST(:endpoint_ids AS text[])) AS v(id, endpoint_id)
-""")
+""").bindparams(bindparam("data", type_=Event.__table__.c.data.type),
+                bindparam("created_at", type_=Event.__table__.c.created_at.type))
 
 
-def _insert_deliveries(rows, event, payload):
-    if recordsets.on_postgresql():
-        db.session.execute(_DELIVERIES_PG, {
-            "org_id": event.org_id, "event_id": event.id, "event_type": event.type,
-            "payload": payload, "created_at": event.created_at,
+def _insert(event, rows, payload):
+    """Store the event and its deliveries (`rows`)."""
+    if rows and recordsets.on_postgresql():
+        db.session.execute(_EVENT_AND_DELIVERIES_PG, {
+            "event_id": event.id, "org_id": event.org_id, "event_type": event.type,
+            "data": event.data, "payload": payload, "created_at": event.created_at,
             "ids": [row["id"] for row in rows],
             "endpoint_ids": [row["endpoint_id"] for row in rows],
         })
-    else:
+        return
+    db.session.execute(_INSERT_EVENT, {
+        "id": event.id, "org_id": event.org_id, "type": event.type, "data": event.data,
+        "created_at": event.created_at,
+    })
+    if rows:
         db.session.execute(insert(Delivery.__table__), rows)
 
 

@@ -42,33 +42,33 @@ def create_token(org_id, name, created_by_id=None):
     return token, plaintext
 
 
-# Built once: every API call looks its token up.
-_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+# Built once: every API call looks its token up. A Core query: the ORM's identity map and
+# instance loading would cost more than the statement.
+_TOKENS = ApiToken.__table__
+_BY_HASH = select(_TOKENS).where(_TOKENS.c.token_hash == bindparam("token_hash"))
 
 
 def verify_token(plaintext):
     """The live ApiToken for a presented token, or None; records its last use.
 
-    The last-use time is written at most once a minute, so a busy integration does not
-    turn every API call into a database write.
+    The token returned is a copy of its row, in no session: nothing later in the request
+    flushes or reloads it. The last-use time is written at most once a minute, so a busy
+    integration does not turn every API call into a database write.
     """
     if not plaintext or len(plaintext) > 200:
         return None
-    token = db.session.execute(
-        _BY_HASH, {"token_hash": hash_token(plaintext)}
-    ).scalar_one_or_none()
-    if token is None or token.revoked_at is not None:
+    row = db.session.execute(_BY_HASH, {"token_hash": hash_token(plaintext)}).one_or_none()
+    if row is None or row.revoked_at is not None:
         return None
+    token = ApiToken(**row._mapping)
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         db.session.execute(
             update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
-        token.last_used_at = now
         db.session.commit()
-        # The commit expired the token; reading it again costs nothing but one SELECT now.
-        db.session.refresh(token)
+        token.last_used_at = now
     return token
 
 
