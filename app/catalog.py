@@ -84,7 +84,7 @@ _PROJECT = {"id": "proj-uuid-9012", "name": "Production API"}
 _WEBHOOK = {
     "id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
     "name": "Jira ticket creator",
-    "url": "https://automation.example.com/hooks/0000",
+    "url": "https://automation.example.com",
 }
 
 CATALOG = (

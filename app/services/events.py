@@ -21,6 +21,7 @@ from . import (
     payloads,
     recordsets,
     strict_json,
+    url_safety,
 )
 
 log = logging.getLogger(__name__)
@@ -390,7 +391,10 @@ def emit_endpoint_stopped(endpoint_id, kind, reason, last_error, at):
         return None
     moment = payloads.iso_ms(at.astimezone(UTC))
     data = {
-        "webhook": {"id": endpoint.id, "name": endpoint.name, "url": endpoint.url},
+        # Only where the endpoint points: its full URL may be its credential, and the event
+        # goes to the organization's other receivers.
+        "webhook": {"id": endpoint.id, "name": endpoint.name,
+                    "url": url_safety.origin(endpoint.url)},
         "reason": str(reason)[:MAX_STOP_TEXT],
         f"{kind}_at": moment,
         "last_error": None if last_error is None else str(last_error)[:MAX_STOP_TEXT],

@@ -221,6 +221,22 @@ def _check_hostname(host):
         raise UrlRejected("URL host is not a valid hostname")
 
 
+def origin(url):
+    """`scheme://host[:port]` of a URL: where it points, without the path, query or user
+    part, which often hold its credential (a chat or automation webhook's URL is its key).
+    A URL that cannot be read gives ''."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except (TypeError, ValueError):
+        return ""
+    if not host or parts.scheme.lower() not in ("http", "https"):
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + ("" if port is None else f":{port}")
+
+
 def validate_url(url, *, allow_http, allow_private) -> str:
     """Check an endpoint URL against SPEC §3 and return it (trimmed); raises UrlRejected.
 

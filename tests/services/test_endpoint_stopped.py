@@ -41,13 +41,31 @@ def test_disabled_event_reaches_subscribers_but_not_the_stopped_endpoint(app, or
     data = sent.json()["data"]
     assert data == {
         "company": org_id,
-        "webhook": {"id": stopped, "name": "Receiver", "url": receiver.url + "/stopped"},
+        "webhook": {"id": stopped, "name": "Receiver", "url": receiver.url},
         "reason": "Receiver answered 410 Gone",
         "disabled_at": "2025-01-15T16:20:05.123Z",
         "last_error": "HTTP 410",
     }
     event_schemas.check("webhook.disabled", data)
     assert [r.path for r in receiver.requests] == ["/watcher"]
+
+
+def test_the_event_names_where_the_stopped_endpoint_points_never_its_secret_path(
+        app, org, receiver):
+    # Chat and automation webhooks are keyed by their URL's path or query: another
+    # receiver of the organization must not learn it from the event.
+    secret_url = receiver.url + "/services/T0AB12/B0CD34/Zx9s3cretPath?token=q7Secret"
+    stopped, _ = make_endpoint(org, secret_url)
+    make_endpoint(org, receiver.url + "/watcher", events=["webhook.disabled"])
+
+    events.emit_endpoint_stopped(stopped, "disabled", "Receiver answered 410 Gone", None, AT)
+    run_worker(app)
+
+    [sent] = receiver.wait_for(1)
+    assert sent.json()["data"]["webhook"]["url"] == receiver.url
+    assert "3cret" not in sent.body.decode() and "T0AB12" not in sent.body.decode()
+    stored = db.session.execute(select(Event).where(Event.type == "webhook.disabled")).scalar_one()
+    assert "3cret" not in json.dumps(stored.data)
 
 
 def test_paused_event_carries_paused_at_and_may_have_no_last_error(app, org, receiver):

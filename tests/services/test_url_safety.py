@@ -3,7 +3,13 @@ import socket
 
 import pytest
 
-from app.services.url_safety import UrlRejected, is_blocked_ip, resolve_checked, validate_url
+from app.services.url_safety import (
+    UrlRejected,
+    is_blocked_ip,
+    origin,
+    resolve_checked,
+    validate_url,
+)
 
 BLOCKED_HOSTS = [
     "127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.0.1", "172.31.255.254", "192.168.1.1",
@@ -90,3 +96,16 @@ def test_resolve_checked_returns_literal_addresses_without_lookup():
 ])
 def test_is_blocked_ip(ip, blocked):
     assert is_blocked_ip(ip) is blocked
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://hooks.example.com/services/T0/B0/s3cret?token=x#f", "https://hooks.example.com"),
+    ("HTTPS://Hooks.Example.com:8443/a", "https://hooks.example.com:8443"),
+    ("http://user:pass@10.0.0.5:8080/p", "http://10.0.0.5:8080"),
+    ("https://[2001:db8::1]:9000/x", "https://[2001:db8::1]:9000"),
+    ("https://example.com:99999/x", ""),
+    ("ftp://example.com/x", ""),
+    ("not a url", ""),
+])
+def test_origin_keeps_where_a_url_points_and_nothing_of_its_path(url, expected):
+    assert origin(url) == expected
