@@ -1,5 +1,6 @@
 """Event ingest: validate an event, store it with its deliveries, register its project."""
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -397,11 +398,21 @@ def emit_endpoint_stopped(endpoint_id, kind, reason, last_error, at):
                     "url": url_safety.origin(endpoint.url)},
         "reason": str(reason)[:MAX_STOP_TEXT],
         f"{kind}_at": moment,
-        "last_error": None if last_error is None else str(last_error)[:MAX_STOP_TEXT],
+        "last_error": None if last_error is None else _origins_only(str(last_error))[
+            :MAX_STOP_TEXT],
     }
     return ingest(endpoint.org_id, STOP_EVENTS[kind], data, schema=True,
                   idempotency_key=f"hookline:{kind}:{endpoint.id}:{moment}",
                   skip_endpoint_id=endpoint.id)
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def _origins_only(text):
+    """`text` with every URL in it cut to its origin (an error may quote a redirect's
+    Location, which can repeat the endpoint's secret path)."""
+    return _URL_IN_TEXT.sub(lambda match: url_safety.origin(match.group(0)) or "(URL)", text)
 
 
 def login_data(user, user_agent, path, succeeded):

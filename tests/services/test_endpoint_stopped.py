@@ -58,11 +58,16 @@ def test_the_event_names_where_the_stopped_endpoint_points_never_its_secret_path
     stopped, _ = make_endpoint(org, secret_url)
     make_endpoint(org, receiver.url + "/watcher", events=["webhook.disabled"])
 
-    events.emit_endpoint_stopped(stopped, "disabled", "Receiver answered 410 Gone", None, AT)
+    events.emit_endpoint_stopped(
+        stopped, "disabled", "Disabled automatically: a delivery failed all 5 attempts",
+        f"Redirect to {secret_url.replace('http:', 'https:')} not followed", AT)
     run_worker(app)
 
     [sent] = receiver.wait_for(1)
-    assert sent.json()["data"]["webhook"]["url"] == receiver.url
+    data = sent.json()["data"]
+    assert data["webhook"]["url"] == receiver.url
+    assert data["last_error"] == (
+        f"Redirect to {receiver.url.replace('http:', 'https:')} not followed")
     assert "3cret" not in sent.body.decode() and "T0AB12" not in sent.body.decode()
     stored = db.session.execute(select(Event).where(Event.type == "webhook.disabled")).scalar_one()
     assert "3cret" not in json.dumps(stored.data)
