@@ -1,5 +1,6 @@
 """Application factory: config, extensions, blueprints, CLI and error handlers."""
 import gc
+import resource
 import sys
 
 from flask import Flask
@@ -119,9 +120,33 @@ def create_app_or_exit(config=None):
     except SettingError as exc:
         print(f"Hookline cannot start: {exc}", file=sys.stderr)
         raise SystemExit(BOOT_FAILURE_STATUS) from None
+    _open_files_up_to_hard_limit()
     # What exists now (modules, the app and its extensions) lives as long as the process:
     # collected once here and left out of later collections, whose full passes over it
     # paused a worker or web process for 70-150 ms at a time, and every delivery with it.
     gc.collect()
     gc.freeze()
     return app
+
+
+# A soft limit of open files above this is not asked for, whatever the hard limit.
+OPEN_FILES_WANTED = 1_048_576
+
+
+def _open_files_up_to_hard_limit():
+    """Raise this process's soft limit of open files to its hard limit.
+
+    A worker keeps a connection open to each receiver it sent to in the last few seconds
+    (keep-alive), besides its database and Redis connections; with a few hundred receivers
+    a soft limit of 1,024, a common default, made sends fail ("Too many open files"). The
+    hard limit is the host's decision, and nothing here uses select(), which a descriptor
+    over 1,024 would break.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass  # the soft limit stays as it was
+

@@ -242,6 +242,10 @@ def describe(exc, timeout, host):
                       | HTTPException):
             text = getattr(error, "message", None) or str(error)
             return f"Invalid HTTP response: {_one_line(text)}"[:300]
+    for error in chain:
+        if isinstance(error, OSError) and error.strerror:
+            # What the system said: "Network is unreachable", "Too many open files", …
+            return f"Connection failed: {_one_line(error.strerror)}"[:300]
     return f"Connection failed: {exc.__class__.__name__}"
 
 

@@ -1,5 +1,7 @@
 """Real processes for fault tests: workers and scheduler, a counting receiver, a TCP proxy."""
+import asyncio
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -65,12 +67,19 @@ class Fleet:
         env.update(overrides)
         return env
 
-    def start(self, kind="worker", **overrides):
-        """Start one process: kind 'worker' or 'scheduler'."""
+    def start(self, kind="worker", open_files=None, **overrides):
+        """Start one process: kind 'worker' or 'scheduler'; `open_files` lowers its soft
+        limit of open files (RLIMIT_NOFILE) to that number, as a host's default may be."""
         args = [sys.executable, str(ROOT / "worker.py")] + ([] if kind == "worker" else [kind])
         log = open(self.logs / f"{kind}-{len(self.processes)}.log", "wb")
+
+        def limit_open_files():
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, hard))
+
         process = subprocess.Popen(args, cwd=ROOT, env=self.env(**overrides), stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT,
+                                   preexec_fn=limit_open_files if open_files else None)
         process.log = log
         process.kind = kind
         self.processes.append(process)
@@ -163,6 +172,56 @@ class CountingReceiver:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class ManyPortsReceiver:
+    """One HTTP/1.1 receiver listening on `ports` ports of 127.0.0.1 (each a receiver of its
+    own to a client's connection pool), answering 200 on kept-alive connections; counts the
+    requests each port got."""
+
+    def __init__(self, ports):
+        self.counts = Counter()
+        self.loop = asyncio.new_event_loop()
+        self.servers = []
+        self.serving = set()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.ports = asyncio.run_coroutine_threadsafe(self._listen(ports), self.loop).result(30)
+
+    async def _listen(self, ports):
+        for _ in range(ports):
+            server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            self.servers.append(server)
+        return [server.sockets[0].getsockname()[1] for server in self.servers]
+
+    async def _serve(self, reader, writer):
+        port = writer.get_extra_info("sockname")[1]
+        self.serving.add(asyncio.current_task())
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                self.counts[port] += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self.serving.discard(asyncio.current_task())
+
+    def stop(self):
+        async def close():
+            for server in self.servers:
+                server.close()
+            for task in list(self.serving):
+                task.cancel()
+            await asyncio.gather(*self.serving, return_exceptions=True)
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
 
 
 class TcpProxy:

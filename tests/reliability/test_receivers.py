@@ -1,6 +1,7 @@
 """Receivers that misbehave, against a real worker process: each failure is recorded with a
 clear error, only 64 KiB of any response is kept, memory stays flat and the worker goes on."""
 import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -9,13 +10,16 @@ from app.extensions import db
 from app.models import Attempt, Delivery
 from app.services import endpoints, events
 
-from .. import misbehaving
+from .. import factories, misbehaving
 from .figures import record
-from .harness import wait_until
+from .harness import ManyPortsReceiver, wait_until
 
 pytestmark = pytest.mark.slow
 
 HUGE_MB = 50
+# More receivers than a worker may have files open.
+RECEIVERS = 300
+OPEN_FILES = 200
 
 
 def rss_kb(pid):
@@ -115,3 +119,29 @@ def first_attempt(delivery_id):
     return db.session.execute(
         select(Attempt).where(Attempt.delivery_id == delivery_id, Attempt.number == 1)
     ).scalars().first()
+
+
+def test_a_worker_sends_to_more_receivers_than_its_soft_open_files_limit(app, fleet):
+    """A worker keeps a connection open to each receiver it sent to lately; started where
+    the soft limit of open files is low (1,024 is a common default), it must still reach
+    every receiver rather than fail sends with 'Too many open files'."""
+    many = ManyPortsReceiver(RECEIVERS)
+    try:
+        ids = []
+        for first in range(0, RECEIVERS, 100):  # at most 100 endpoints an organization
+            org_id = factories.make_org().id
+            for port in many.ports[first:first + 100]:
+                endpoints.create_endpoint(org_id, None, {
+                    "name": f"port {port}", "url": f"http://127.0.0.1:{port}/hook",
+                    "events": ["scan.completed"]})
+            ids += events.ingest(org_id, "scan.completed", {"scan_id": "s-1"}).delivery_ids
+        assert len(ids) == RECEIVERS
+        worker = fleet.start(open_files=OPEN_FILES)
+        wait_until(lambda: all(first_attempt(i) is not None for i in ids), 90, 0.3,
+                   "a first attempt of every delivery")
+        errors = Counter(first_attempt(i).error for i in ids)
+        assert errors == Counter({None: RECEIVERS}), (errors, fleet.logs_text())
+        assert set(many.counts) == set(many.ports)
+        assert worker.poll() is None, fleet.logs_text()
+    finally:
+        many.stop()
