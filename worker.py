@@ -41,14 +41,7 @@ def keep_running(run, *args):
             time.sleep(RECONNECT_SECONDS)
 
 
-# A long-running worker's delivery job waits this long for new deliveries before it ends
-# (see services/dispatch.py); a burst worker's ends as soon as nothing is due.
-DELIVERY_JOB_IDLE_SECONDS = 2.0
-
-
 def run_worker(app, burst=False):
-    if not burst:
-        app.config["DELIVERY_JOB_IDLE_SECONDS"] = DELIVERY_JOB_IDLE_SECONDS
     worker = HooklineWorker([app.task_queue], connection=app.redis)
     return worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
 

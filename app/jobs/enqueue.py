@@ -5,8 +5,6 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
 
-from ..services.dispatch import NEWS
-
 log = logging.getLogger(__name__)
 
 # Deliveries per job: one job carries a few ids so per-job overhead is paid once per batch.
@@ -62,14 +60,9 @@ def job_started():
 def _enqueue(jobs, always, count):
     redis = current_app.redis
     try:
-        # News for a delivery job waiting for work (one entry is enough: the job that wakes
-        # looks for everything due), and the flag of a waiting job, in one round trip.
-        pipe = redis.pipeline(transaction=False)
-        pipe.lpush(NEWS, 1)
-        pipe.ltrim(NEWS, 0, 0)
-        pipe.expire(NEWS, JOB_WAITING_SECONDS)
-        pipe.set(JOB_WAITING, 1, ex=JOB_WAITING_SECONDS, nx=not always)
-        if not pipe.execute()[-1]:
+        if always:
+            redis.set(JOB_WAITING, 1, ex=JOB_WAITING_SECONDS)
+        elif not redis.set(JOB_WAITING, 1, nx=True, ex=JOB_WAITING_SECONDS):
             return 0
         current_app.task_queue.enqueue_many(jobs)
     except (RedisError, OSError) as exc:

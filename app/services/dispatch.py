@@ -66,15 +66,6 @@ RECORD_SECONDS = 0.25
 TAKE_INTERVAL_SECONDS = 0.05
 LOOK_SPACING = 5
 LONGEST_SPACING_SECONDS = 2.0
-# A delivery job in a long-running worker that finds nothing to do waits up to
-# config["DELIVERY_JOB_IDLE_SECONDS"] for more before it ends (0, the default, in a burst
-# worker: it ends as soon as nothing is due). It looks again as soon as ingest announces new
-# deliveries on NEWS, and at least every IDLE_LOOK_SECONDS (a retry that comes due is
-# announced by nobody). Under a steady stream of events one job then serves them all: ended
-# at once, each event's deliveries needed a job of their own (about 3 ms of a worker's CPU
-# in RQ's bookkeeping alone), and two workers' new jobs raced to claim the same deliveries.
-NEWS = "hookline:deliveries-news"
-IDLE_LOOK_SECONDS = 0.25
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
 SLOW_GATE = "hookline:slow-endpoint:{}"
@@ -177,7 +168,6 @@ class Dispatcher:
         self.look_seconds = 0.0  # how long the last look for due work took
         self.pace = _PACE
         self.not_before = {}  # endpoint id → monotonic time its rate limit next allows a send
-        self.idle_seconds = config.get("DELIVERY_JOB_IDLE_SECONDS", 0.0)
         self.sent = 0
 
     def run(self, delivery_ids=(), seconds=10.0):
@@ -189,7 +179,6 @@ class Dispatcher:
         stop_taking_at = time.monotonic() + (seconds or 0)
         looked = seconds is None
         last_take = float("-inf")
-        idle_until = None
         try:
             if delivery_ids:
                 self._take(delivery_state.claim(delivery_ids), list(delivery_ids))
@@ -215,19 +204,12 @@ class Dispatcher:
                         time.sleep(min(RECORD_SECONDS, self._next_allowed() or 0))
                         continue
                     if found:
-                        idle_until = None
                         continue
-                    if may_take and self.idle_seconds > 0:
-                        if idle_until is None:
-                            idle_until = time.monotonic() + self.idle_seconds
-                        if self._wait_for_news(min(idle_until, stop_taking_at)):
-                            continue
                     if seconds is not None and not may_take:
                         # Out of time, perhaps with more due: another job looks.
                         after_commit.add("drain", True)
                         db.session.commit()
                     break
-                idle_until = None
                 # While there is room for more, look for new due work once the take interval
                 # is up even if no send ends: a hanging receiver must not keep new deliveries
                 # waiting.
@@ -245,19 +227,6 @@ class Dispatcher:
         finally:
             self._finish()
         return self.sent
-
-    def _wait_for_news(self, until):
-        """Nothing to do: wait for news of new deliveries, at most IDLE_LOOK_SECONDS and not
-        past `until` (monotonic). True when it waited (then it looks again)."""
-        timeout = min(IDLE_LOOK_SECONDS, until - time.monotonic())
-        if timeout < 0.01:
-            return False
-        db.session.commit()  # no transaction held open while waiting
-        try:
-            current_app.redis.blpop([NEWS], timeout=timeout)
-        except (RedisError, OSError):
-            time.sleep(timeout)  # without Redis, the looks alone find new work
-        return True
 
     def _room_before_slowest(self, now):
         """Whether a send started now would end before the slowest one in flight."""
