@@ -149,4 +149,3 @@ def _open_files_up_to_hard_limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError):
             pass  # the soft limit stays as it was
-
