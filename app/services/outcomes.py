@@ -1,5 +1,5 @@
 """Recording attempt outcomes: attempt rows, delivery states, endpoint counters, daily series
-and the retry policies' endpoint rules, whole in one transaction (DESIGN.md invariant 4).
+and the retry policies' endpoint rules, whole in one transaction.
 
 Only outcomes whose claim still holds its delivery are written (delivery_state.still_claimed);
 a lost claim's outcome is dropped, logged and counted. When a group cannot be stored (a value
