@@ -184,15 +184,6 @@ def _pin(parts, allow_private):
     return addresses[0]
 
 
-def _host_header(parts):
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port in (None, url_safety.default_port(parts.scheme)):
-        return host
-    return f"{host}:{parts.port}"
-
-
 def _chain(exc):
     chain, current = [], exc
     while current is not None and len(chain) < 10:
@@ -351,7 +342,8 @@ async def _exchange(session, parts, address, body, headers):
     options = {"server_hostname": parts.hostname} if scheme == "https" else {}
     async with session.post(
         URL(f"{scheme}://{dial}:{port}{target}", encoded=True), data=body,
-        headers={**headers, "Host": _host_header(parts)}, allow_redirects=False, **options,
+        headers={**headers, "Host": url_safety.host_and_port(parts)}, allow_redirects=False,
+        **options,
     ) as response:
         raw = await _read_at_most(response.content, RESPONSE_BODY_LIMIT + 1)
         truncated = len(raw) > RESPONSE_BODY_LIMIT

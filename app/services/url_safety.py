@@ -221,20 +221,29 @@ def _check_hostname(host):
         raise UrlRejected("URL host is not a valid hostname")
 
 
+def host_and_port(parts):
+    """`host[:port]` of a split URL as HTTP writes it (the Host header, an origin): an IPv6
+    address in brackets, the scheme's default port left out."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port in (None, default_port(parts.scheme)):
+        return host
+    return f"{host}:{parts.port}"
+
+
 def origin(url):
     """`scheme://host[:port]` of a URL: where it points, without the path, query or user
     part, which often hold its credential (a chat or automation webhook's URL is its key).
     A URL that cannot be read gives ''."""
     try:
         parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
+        parts.port  # noqa: B018 -- a port out of range raises here
     except (TypeError, ValueError):
         return ""
-    if not host or parts.scheme.lower() not in ("http", "https"):
+    if not parts.hostname or parts.scheme not in ("http", "https"):
         return ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme.lower()}://{host}" + ("" if port is None else f":{port}")
+    return f"{parts.scheme}://{host_and_port(parts)}"
 
 
 def validate_url(url, *, allow_http, allow_private) -> str:
