@@ -9,10 +9,17 @@ from rq import SimpleWorker
 
 from app import create_app_or_exit
 from app.extensions import db
+from app.services.dispatch import stop_taking
 
 
 class HooklineWorker(SimpleWorker):
     """Runs jobs in this process (no fork per job) with the app loaded once."""
+
+    def request_stop(self, signum, frame):
+        # A delivery job running now sends what it holds and returns instead of taking or
+        # waiting for more.
+        stop_taking()
+        return super().request_stop(signum, frame)
 
     def perform_job(self, *args, **kwargs):
         try:
@@ -41,7 +48,14 @@ def keep_running(run, *args):
             time.sleep(RECONNECT_SECONDS)
 
 
+# A long-running worker's delivery job waits this long for new deliveries before it ends
+# (jobs/enqueue.py, IdleWaiter); a burst worker's ends as soon as nothing is due.
+DELIVERY_JOB_IDLE_SECONDS = 2.0
+
+
 def run_worker(app, burst=False):
+    if not burst:
+        app.config["DELIVERY_JOB_IDLE_SECONDS"] = DELIVERY_JOB_IDLE_SECONDS
     worker = HooklineWorker([app.task_queue], connection=app.redis)
     return worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
 

@@ -1,6 +1,6 @@
 """The delivery job: attempts for the ids it is given, then for whatever else is due."""
 from ..services.dispatch import Dispatcher
-from .enqueue import job_started
+from .enqueue import idle_waiter, job_started
 
 # How long one job keeps taking due deliveries after its own before it returns (it also
 # returns as soon as nothing is due).
@@ -14,7 +14,8 @@ def deliver(delivery_ids):
     overhead: jobs queued for deliveries sent here find nothing to claim, and deliveries made
     while a job waits in the queue get no job of their own (see enqueue.JOB_WAITING). While
     more is due than this job takes, it makes sure another job waits, so an idle worker
-    joins in. Returns how many attempts were made.
+    joins in. In a long-running worker it waits a while for more before it ends (see
+    enqueue.IdleWaiter). Returns how many attempts were made.
     """
     job_started()
-    return Dispatcher().run(delivery_ids, DRAIN_SECONDS)
+    return Dispatcher().run(delivery_ids, DRAIN_SECONDS, waiter=idle_waiter())

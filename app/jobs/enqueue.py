@@ -1,5 +1,6 @@
 """Enqueue delivery jobs after commit, in batches; Redis trouble never fails the caller."""
 import logging
+import time
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -20,6 +21,13 @@ DELIVER = "app.jobs.deliver.deliver"
 # the sweeper does not look at the flag.
 JOB_WAITING = "hookline:deliver-job-waiting"
 JOB_WAITING_SECONDS = 5
+# News of new deliveries for a delivery job that waits for work (IdleWaiter): one entry is
+# enough, the job that wakes looks for everything due.
+NEWS = "hookline:deliveries-news"
+# A waiting job looks again at least this often (a retry coming due is announced by nobody),
+# and marks itself as waiting (JOB_WAITING) for a little longer each time.
+IDLE_LOOK_SECONDS = 0.25
+IDLE_FLAG_SECONDS = 1
 
 
 def enqueue_deliveries(ids, always=False, urgent=False):
@@ -57,12 +65,66 @@ def job_started():
         pass
 
 
+class IdleWaiter:
+    """How a delivery job in a long-running worker waits for work once nothing is due.
+
+    While it waits it counts as the waiting job (JOB_WAITING), so new deliveries queue no job
+    of their own: ingest announces them on NEWS, which wakes it. Under a steady stream one
+    job serves every event; ended at once, each event's deliveries needed a job of their own
+    (about 3 ms of a worker's CPU in RQ's bookkeeping alone), and two workers' new jobs raced
+    to claim the same deliveries. It stops waiting when anything else waits in the queue for
+    a worker, so other jobs are not held up.
+    """
+
+    def __init__(self, idle_seconds):
+        self.idle_seconds = idle_seconds
+        self.flagged = False
+
+    def wait(self, seconds):
+        """Wait up to `seconds` (at most IDLE_LOOK_SECONDS) for news; True when it waited
+        (the job looks again), False when the job should stop waiting."""
+        seconds = min(IDLE_LOOK_SECONDS, seconds)
+        if seconds < 0.01:
+            return False
+        redis = current_app.redis
+        try:
+            pipe = redis.pipeline(transaction=False)
+            pipe.set(JOB_WAITING, 1, ex=IDLE_FLAG_SECONDS)
+            pipe.llen(current_app.task_queue.key)
+            _, queued = pipe.execute()
+            self.flagged = True
+            if queued:
+                return False
+            redis.blpop([NEWS], timeout=seconds)
+        except (RedisError, OSError):
+            time.sleep(seconds)  # without Redis no job is queued either: the looks find work
+        return True
+
+    def done(self):
+        """No longer waiting: new deliveries queue a job again (best effort)."""
+        if self.flagged:
+            self.flagged = False
+            job_started()
+
+
+def idle_waiter():
+    """The waiter of this process's delivery jobs, or None when they end as soon as nothing
+    is due (burst workers: tests and one-off runs)."""
+    seconds = current_app.config.get("DELIVERY_JOB_IDLE_SECONDS", 0)
+    return IdleWaiter(seconds) if seconds > 0 else None
+
+
 def _enqueue(jobs, always, count):
     redis = current_app.redis
     try:
-        if always:
-            redis.set(JOB_WAITING, 1, ex=JOB_WAITING_SECONDS)
-        elif not redis.set(JOB_WAITING, 1, nx=True, ex=JOB_WAITING_SECONDS):
+        # The news for a job waiting for work and the flag of a waiting job, in one round
+        # trip.
+        pipe = redis.pipeline(transaction=False)
+        pipe.lpush(NEWS, 1)
+        pipe.ltrim(NEWS, 0, 0)
+        pipe.expire(NEWS, JOB_WAITING_SECONDS)
+        pipe.set(JOB_WAITING, 1, ex=JOB_WAITING_SECONDS, nx=not always)
+        if not pipe.execute()[-1]:
             return 0
         current_app.task_queue.enqueue_many(jobs)
     except (RedisError, OSError) as exc:

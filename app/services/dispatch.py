@@ -13,10 +13,17 @@ see every failure.
 An endpoint whose last attempt timed out gets one delivery in flight at a time, across all
 workers (a gate in Redis), and such endpoints together take at most half the places, so
 dead receivers cannot take every one.
+
+A job's time for taking ends after `seconds`; it then sends what it holds and returns. While
+a send begun before then hangs (runs LONG_SEND_SECONDS or more), the job goes on taking other
+endpoints' work until that send ends, so a dead receiver does not hold up everybody's new
+deliveries until its deadline. A job given a waiter (jobs/enqueue.py) does not end when it
+finds nothing to do: it waits for news of new deliveries, for up to the waiter's idle time.
 """
 import logging
 import math
 import secrets
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -68,6 +75,9 @@ LOOK_SPACING = 5
 LONGEST_SPACING_SECONDS = 2.0
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
+# A send in flight this long is taken to hang: past its time for taking, a job waiting for it
+# goes on taking other endpoints' work (endpoints known to time out excepted) until it ends.
+LONG_SEND_SECONDS = 1.0
 SLOW_GATE = "hookline:slow-endpoint:{}"
 RATE = "hookline:rate:{}"
 # Strict spacing (no bursts) of one endpoint's sends across every worker: the time before
@@ -83,6 +93,8 @@ return 0
 """
 # Endpoint id → recent seconds per send, kept by this process across jobs.
 _PACE = {}
+# Set when this process is asked to stop: jobs take nothing more and wait for nothing.
+_STOPPING = threading.Event()
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
@@ -146,6 +158,11 @@ def _rate_wait(endpoint_id, per_second):
     return int(wait_ms) / 1000
 
 
+def stop_taking():
+    """This process is stopping: its delivery jobs send what they hold and return."""
+    _STOPPING.set()
+
+
 class Dispatcher:
     """Takes, sends and records due deliveries for a while; see the module docstring."""
 
@@ -170,15 +187,16 @@ class Dispatcher:
         self.not_before = {}  # endpoint id → monotonic time its rate limit next allows a send
         self.sent = 0
 
-    def run(self, delivery_ids=(), seconds=10.0):
+    def run(self, delivery_ids=(), seconds=10.0, waiter=None):
         """Attempt these deliveries, then take due ones: once at least, then for `seconds`
-        (with `seconds` None, none). Afterwards it takes only what would finish before the
-        slowest send still in flight, so ending adds no wait. Returns how many attempts were
-        made; everything sent is recorded and every unused claim handed back before it
-        returns."""
+        (with `seconds` None, none), waiting for more with `waiter` when nothing is due.
+        Returns how many attempts were made; everything sent is recorded and every unused
+        claim handed back before it returns."""
         stop_taking_at = time.monotonic() + (seconds or 0)
         looked = seconds is None
         last_take = float("-inf")
+        idle_until = None
+        last_look = False  # the waiter is done: one more look, then end
         try:
             if delivery_ids:
                 self._take(delivery_state.claim(delivery_ids), list(delivery_ids))
@@ -187,15 +205,18 @@ class Dispatcher:
                 # queued already waits for none of them.
                 self._start_sends()
                 now = time.monotonic()
-                may_take = seconds is not None and (
-                    not looked or now < stop_taking_at or self._room_before_slowest(now)
+                taking = seconds is not None and (
+                    not looked or (now < stop_taking_at and not _STOPPING.is_set())
                 )
+                extra = not taking and self._hanging_since_before(now, stop_taking_at)
                 idle = not self._queued() and not self.sending
                 found = False
-                if may_take and self._queued() < REFILL_AT and (
+                if (taking or extra) and self._queued() < REFILL_AT and (
                     idle or now - last_take >= self._take_interval()
                 ):
-                    found, looked, last_take = self._take_due(), True, now
+                    found, looked, last_take = self._take_due(healthy_only=extra), True, now
+                    if found:
+                        idle_until, last_look = None, False
                 self._start_sends()
                 if not self.sending:
                     self._record()
@@ -205,8 +226,21 @@ class Dispatcher:
                         continue
                     if found:
                         continue
-                    if seconds is not None and not may_take:
+                    if taking and waiter is not None and not last_look:
+                        if idle_until is None:
+                            idle_until = now + waiter.idle_seconds
+                        db.session.commit()  # no transaction held open while waiting
+                        if waiter.wait(min(idle_until, stop_taking_at) - now):
+                            continue
+                        # New deliveries are no longer announced to this job: one more
+                        # look finds those announced while it waited.
+                        waiter.done()
+                        last_look = True
+                        continue
+                    if seconds is not None and not taking:
                         # Out of time, perhaps with more due: another job looks.
+                        if waiter is not None:
+                            waiter.done()
                         after_commit.add("drain", True)
                         db.session.commit()
                     break
@@ -214,7 +248,7 @@ class Dispatcher:
                 # is up even if no send ends: a hanging receiver must not keep new deliveries
                 # waiting.
                 limit = RECORD_SECONDS
-                if may_take and self._queued() < REFILL_AT:
+                if (taking or extra) and self._queued() < REFILL_AT:
                     limit = max(0.0, last_take + self._take_interval() - time.monotonic())
                 soonest = self._next_allowed()
                 done, _ = wait(
@@ -225,15 +259,21 @@ class Dispatcher:
                 if urgent or self._record_due():
                     self._record()
         finally:
+            if waiter is not None:
+                waiter.done()
             self._finish()
         return self.sent
 
-    def _room_before_slowest(self, now):
-        """Whether a send started now would end before the slowest one in flight."""
-        if not self.sending:
+    def _hanging_since_before(self, now, since):
+        """Whether a send begun before `since` (monotonic) has run LONG_SEND_SECONDS and is
+        still in flight. Sends begun later do not count, so a job past its time for taking
+        ends at the deadline of the last send it began in time, plus one send's at most."""
+        if _STOPPING.is_set():
             return False
-        latest = max(begun for _, _, begun in self.sending.values()) + self.timeout
-        return now + self.timeout + START_MARGIN_SECONDS < latest
+        return any(
+            begun < since and now - begun >= LONG_SEND_SECONDS
+            for _, _, begun in self.sending.values()
+        )
 
     def _take_interval(self):
         """Seconds from one look for due work to the next while sends are in flight."""
@@ -245,8 +285,9 @@ class Dispatcher:
     def _queued(self):
         return self.queued
 
-    def _take_due(self):
-        """Claim the next due deliveries in fair order; True when any were taken."""
+    def _take_due(self, healthy_only=False):
+        """Claim the next due deliveries in fair order; True when any were taken. With
+        `healthy_only`, none of endpoints whose last attempt timed out."""
         room = FILL - self._queued()
         skip = {key for key, lane in self.lanes.items() if len(lane) >= LANE_FULL}
         skip |= self.stopped
@@ -263,6 +304,8 @@ class Dispatcher:
                 break
             lane = per_lane.get(due.endpoint_id, len(self.lanes.get(due.endpoint_id, ())))
             if lane >= self._lane_room(due.endpoint_id, due.rate_limit):
+                continue
+            if due.slow and healthy_only:
                 continue
             per_lane[due.endpoint_id] = lane + 1
             if due.slow:
