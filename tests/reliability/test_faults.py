@@ -1,5 +1,7 @@
 """Faults during a burst: nothing is lost, duplicates stay bounded, /healthz tells the truth."""
+import signal
 import sqlite3
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -69,6 +71,48 @@ def test_sigkill_of_a_worker_mid_burst_loses_nothing(app, org, fleet, counting_r
     assert figures["duplicates"] <= flying
     assert figures["recorded_twice"] == 0, figures
     assert len(fleet.alive()) == 2
+
+
+def test_a_worker_told_to_stop_mid_stream_stops_taking_and_sends_nothing_twice(
+    app, org, fleet, counting_receiver
+):
+    counting_receiver.delay = 0.01
+    org_id = org.id
+    subscribe(org_id, counting_receiver.url)
+    stopping = fleet.start()
+    fleet.start()
+    fleet.start("scheduler")
+    ids, done = [], threading.Event()
+
+    def stream():  # 20 events a second, as from a busy platform
+        with app.app_context():
+            while not done.is_set():
+                ids.extend(emit(org_id, 1))
+                time.sleep(0.05)
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    try:
+        wait_until(lambda: counting_receiver.requests >= 30, 30, 0.02, "the stream to flow")
+        stopping.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        # Its job sends what it holds and returns, though new deliveries keep coming.
+        stopping.wait(30)
+        stopped_after = time.monotonic() - signalled
+        time.sleep(1)
+    finally:
+        done.set()
+        streamer.join()
+
+    settle(fleet, ids, 60)
+    figures = tally(ids, counting_receiver)
+    record("SIGTERM to a worker mid-stream", deliveries=len(ids), lost=figures["lost"],
+           duplicates=figures["duplicates"], stopped_after_seconds=round(stopped_after, 1))
+    assert stopping.returncode == 0, fleet.logs_text()
+    assert stopped_after < 5, f"the worker went on taking for {stopped_after:.1f} s"
+    assert figures["lost"] == 0, figures
+    assert figures["statuses"] == {"delivered": len(ids)}
+    assert figures["duplicates"] == 0 and figures["recorded_twice"] == 0, figures
 
 
 def healthz(client):
