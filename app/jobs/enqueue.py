@@ -15,10 +15,11 @@ BATCH_SIZE = 50
 # without a queue of jobs that would find their deliveries sent already.
 JOBS_PER_CALL = 4
 DELIVER = "app.jobs.deliver.deliver"
-# Set while a delivery job waits in the queue, not yet started. That job, once started, takes
-# whatever else is due too, so new deliveries need no job of their own meanwhile: a busy event
-# stream makes a few jobs, not one per event. The expiry bounds what a lost job can delay;
-# the sweeper does not look at the flag.
+# Set while a delivery job waits in the queue, not yet started, or waits for work in a
+# long-running worker (IdleWaiter). That job takes whatever else is due too, so new
+# deliveries need no job of their own meanwhile: a busy event stream makes a few jobs, not
+# one per event. The expiry bounds what a lost job can delay; the sweeper does not look at
+# the flag.
 JOB_WAITING = "hookline:deliver-job-waiting"
 JOB_WAITING_SECONDS = 5
 # News of new deliveries for a delivery job that waits for work (IdleWaiter): one entry is

@@ -10,8 +10,11 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import update
 
+from app.extensions import db
 from app.jobs import enqueue
+from app.models import Endpoint, utcnow
 from app.services import dispatch
 from tests.misbehaving import never_answer
 from tests.reliability.harness import wait_until
@@ -106,9 +109,14 @@ def test_past_its_time_a_job_waiting_for_a_hanging_send_sends_new_deliveries_mea
     app, tenant, other_tenant, receiver, servers
 ):
     timeout = app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    dead = servers(never_answer(seconds=60))
+    dead, also_dead = servers(never_answer(seconds=60)), servers(never_answer(seconds=60))
     tenant.create_endpoint(dead.url)
     other_tenant.create_endpoint(receiver.url + "/hook")
+    # An endpoint known to time out: what comes for it then waits for the next job.
+    timed_out = other_tenant.create_endpoint(also_dead.url, events=["scan.started"])
+    db.session.execute(update(Endpoint).where(Endpoint.id == timed_out)
+                       .values(timed_out_at=utcnow()))
+    db.session.commit()
     tenant.emit()
     begun = time.monotonic()
     worker, ran = run_in_thread(app, 0.2)
@@ -117,11 +125,14 @@ def test_past_its_time_a_job_waiting_for_a_hanging_send_sends_new_deliveries_mea
     time.sleep(dispatch.LONG_SEND_SECONDS + 0.3)
 
     [delivery_id] = other_tenant.emit()
+    [held] = other_tenant.emit(event_type="scan.started")
 
     assert receiver.arrives(delivery_id, timeout - (time.monotonic() - begun) - 0.5), (
         "the new delivery waited for the hanging send's deadline"
     )
     worker.join(30)
     assert not worker.is_alive() and ran["sent"] == 2
+    assert also_dead.connections == 0
+    assert other_tenant.delivery(held)["attemptList"] == []
     # It ended with the hanging send, not later.
     assert ran["ended"] - begun < timeout + 3
