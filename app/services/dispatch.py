@@ -15,9 +15,9 @@ workers (a gate in Redis), and such endpoints together take at most half the pla
 dead receivers cannot take every one.
 
 A job's time for taking ends after `seconds`; it then sends what it holds and returns. While
-a send begun before then hangs (runs LONG_SEND_SECONDS or more), the job goes on taking other
-endpoints' work until that send ends, so a dead receiver does not hold up everybody's new
-deliveries until its deadline. A job given a waiter (jobs/enqueue.py) does not end when it
+a send begun before then is still in flight, the job goes on taking the work of endpoints not
+known to time out, so a dead receiver does not hold up everybody's new deliveries until its
+deadline. A job given a waiter (jobs/enqueue.py) does not end when it
 finds nothing to do: it waits for news of new deliveries, for up to the waiter's idle time.
 """
 import logging
@@ -75,9 +75,6 @@ LOOK_SPACING = 5
 LONGEST_SPACING_SECONDS = 2.0
 # A send starts only while its claim has this long left beyond the send's deadline.
 START_MARGIN_SECONDS = 1.0
-# A send in flight this long is taken to hang: past its time for taking, a job waiting for it
-# goes on taking other endpoints' work (endpoints known to time out excepted) until it ends.
-LONG_SEND_SECONDS = 1.0
 SLOW_GATE = "hookline:slow-endpoint:{}"
 RATE = "hookline:rate:{}"
 # Strict spacing (no bursts) of one endpoint's sends across every worker: the time before
@@ -208,7 +205,7 @@ class Dispatcher:
                 taking = seconds is not None and (
                     not looked or (now < stop_taking_at and not _STOPPING.is_set())
                 )
-                extra = not taking and self._hanging_since_before(now, stop_taking_at)
+                extra = not taking and self._sending_since_before(stop_taking_at)
                 idle = not self._queued() and not self.sending
                 found = False
                 if (taking or extra) and self._queued() < REFILL_AT and (
@@ -264,16 +261,13 @@ class Dispatcher:
             self._finish()
         return self.sent
 
-    def _hanging_since_before(self, now, since):
-        """Whether a send begun before `since` (monotonic) has run LONG_SEND_SECONDS and is
-        still in flight. Sends begun later do not count, so a job past its time for taking
-        ends at the deadline of the last send it began in time, plus one send's at most."""
+    def _sending_since_before(self, since):
+        """Whether a send begun before `since` (monotonic) is still in flight. Sends begun
+        later do not count, so a job past its time for taking ends by the deadline of the last
+        send it began in time, plus one send's at most."""
         if _STOPPING.is_set():
             return False
-        return any(
-            begun < since and now - begun >= LONG_SEND_SECONDS
-            for _, _, begun in self.sending.values()
-        )
+        return any(begun < since for _, _, begun in self.sending.values())
 
     def _take_interval(self):
         """Seconds from one look for due work to the next while sends are in flight."""
