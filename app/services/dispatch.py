@@ -160,6 +160,11 @@ def stop_taking():
     _STOPPING.set()
 
 
+def stopping():
+    """Whether stop_taking() was called in this process."""
+    return _STOPPING.is_set()
+
+
 class Dispatcher:
     """Takes, sends and records due deliveries for a while; see the module docstring."""
 
