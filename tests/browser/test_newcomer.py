@@ -80,8 +80,13 @@ def devrun(tmp_path_factory):
                           if line.startswith("Organization: "))
         yield run
     finally:
-        # Ctrl-C, as a user stops it; its process group is this test's own.
-        run.process.send_signal(signal.SIGINT)
+        # Ctrl-C in its terminal, as a user stops it: SIGINT to its whole process group
+        # (its own, apart from this test's), the embedded Redis's included, just after an
+        # event, while its delivery job is still running or waiting for more.
+        if run.process.poll() is None and getattr(run, "org_id", None):
+            _emit_from_another_shell(run, "scan.started", json.dumps({"scan_id": "last"}))
+            time.sleep(0.5)
+        os.killpg(run.process.pid, signal.SIGINT)
         try:
             run.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -90,6 +95,8 @@ def devrun(tmp_path_factory):
         if drop:
             drop()
     assert not run.run_file.exists(), "make run left its record of Redis behind"
+    stopping = run.log.read_text(errors="replace").partition("SIGINT received")[2]
+    assert "SIGKILL" not in stopping and "Redis is unreachable" not in stopping, stopping[-3000:]
 
 
 @pytest.fixture
