@@ -2,8 +2,9 @@
 from ..services.dispatch import Dispatcher
 from .enqueue import idle_waiter, job_started
 
-# How long one job keeps taking due deliveries after its own before it returns (it also
-# returns as soon as nothing is due).
+# How long one job keeps taking due deliveries after its own before it returns (it returns
+# sooner once nothing is due: at once in a burst worker, after waiting for more in a
+# long-running one).
 DRAIN_SECONDS = 10.0
 
 

@@ -17,8 +17,8 @@ dead receivers cannot take every one.
 A job's time for taking ends after `seconds`; it then sends what it holds and returns. While
 a send begun before then is still in flight, the job goes on taking the work of endpoints not
 known to time out, so a dead receiver does not hold up everybody's new deliveries until its
-deadline. A job given a waiter (jobs/enqueue.py) does not end when it
-finds nothing to do: it waits for news of new deliveries, for up to the waiter's idle time.
+deadline. A job given a waiter (jobs/enqueue.py) does not end when it finds nothing to do:
+it waits for news of new deliveries, for up to the waiter's idle time.
 """
 import logging
 import math
