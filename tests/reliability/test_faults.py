@@ -39,6 +39,14 @@ def emit(org_id, events_count):
     return ids
 
 
+def two_workers_and_a_scheduler(fleet):
+    """Start them; returns the first worker."""
+    first = fleet.start()
+    fleet.start()
+    fleet.start("scheduler")
+    return first
+
+
 def settle(fleet, delivery_ids, timeout):
     try:
         wait_until(lambda: all_final(delivery_ids), timeout, interval=0.5,
@@ -51,9 +59,7 @@ def test_sigkill_of_a_worker_mid_burst_loses_nothing(app, org, fleet, counting_r
     counting_receiver.delay = 0.03
     org_id = org.id
     subscribe(org_id, counting_receiver.url)
-    doomed = fleet.start()
-    fleet.start()
-    fleet.start("scheduler")
+    doomed = two_workers_and_a_scheduler(fleet)
     ids = emit(org_id, 100)
 
     wait_until(lambda: counting_receiver.requests >= 60, 30, 0.02, "the burst to be under way")
@@ -79,9 +85,7 @@ def test_a_worker_told_to_stop_mid_stream_stops_taking_and_sends_nothing_twice(
     counting_receiver.delay = 0.01
     org_id = org.id
     subscribe(org_id, counting_receiver.url)
-    stopping = fleet.start()
-    fleet.start()
-    fleet.start("scheduler")
+    stopping = two_workers_and_a_scheduler(fleet)
     ids, done = [], threading.Event()
 
     def stream():  # 20 events a second, as from a busy platform
@@ -126,9 +130,7 @@ def test_redis_killed_mid_burst_and_started_again_empty(
     counting_receiver.delay = 0.03
     org_id = org.id
     subscribe(org_id, counting_receiver.url)
-    fleet.start()
-    fleet.start()
-    fleet.start("scheduler")
+    two_workers_and_a_scheduler(fleet)
     ids = emit(org_id, 100)
 
     wait_until(lambda: counting_receiver.requests >= 60, 30, 0.02, "the burst to be under way")
@@ -246,9 +248,7 @@ def test_database_unreachable_for_the_worker(
         fleet.database_url = worker_url
         watcher = make_app(SQLALCHEMY_DATABASE_URI=worker_url.replace(
             "postgresql://", "postgresql+psycopg://", 1), REDIS_URL=private_redis.url)
-    fleet.start()
-    fleet.start()
-    fleet.start("scheduler")
+    two_workers_and_a_scheduler(fleet)
     ids = emit(org_id, 100)
     wait_until(lambda: counting_receiver.requests >= 60, 30, 0.02, "the burst to be under way")
 
